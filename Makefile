@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each sets up .venv itself.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test bench default-model clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/artforge demo -o out/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/train_speed.py
+
+# Re-trains the small model shipped in src/artforge/assets/default-model (about 20 min on 2 CPU cores).
+default-model: $(STAMP)
+	$(PY) scripts/train_default_model.py
+
+clean:
+	rm -rf out runs .pytest_cache

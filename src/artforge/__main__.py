@@ -1,0 +1,7 @@
+"""``python -m artforge`` (and ``torchrun -m artforge``) run the CLI."""
+
+import sys
+
+from artforge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,131 @@
+"""Sampling from a trained model: grids, single pictures with provenance, latent walks.
+
+Example::
+
+    from artforge.generate import load_model, generate
+    model = load_model("runs/my-run")            # a run folder, its model/ export, or "default"
+    paths = generate(model, n=16, seed=0, out="out/samples")
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from artforge import __version__
+from artforge.errors import ArtforgeError, CheckpointError
+from artforge.methods import Method, create_method
+from artforge.models import load_export
+from artforge.pictures import make_grid, save_png, to_uint8
+
+DEFAULT_MODEL = Path(__file__).parent / "assets" / "default-model"
+
+
+def find_export(path: str | Path) -> Path:
+    """A run folder -> its ``model/``; an export folder -> itself; ``default`` -> the shipped model."""
+    if str(path) == "default":
+        return DEFAULT_MODEL
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"no such model: {p} (pass a run folder, its model/ folder, or 'default')")
+    if (p / "config.json").is_file():
+        return p
+    if (p / "model" / "config.json").is_file():
+        return p / "model"
+    raise CheckpointError(f"{p} holds no artforge model (no config.json or model/config.json); "
+                          "has its run saved a checkpoint yet?")
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> Method:
+    """Load an export for sampling (eval mode, EMA weights)."""
+    export = find_export(path)
+    nets, config = load_export(export, device=device)
+    method = create_method(config["method"], nets, **config.get("method_kwargs", {}))
+    method.source_path = str(export)
+    method.config = config
+    return method
+
+
+def _provenance(model: Method, **params) -> dict:
+    return {"model": getattr(model, "source_path", ""), "model_name": model.config.get("model", ""),
+            "artforge_version": __version__, **params}
+
+
+def generate(model: Method, n: int, seed: int, out: str | Path, truncation: float | None = None,
+             grid: bool = True, singles: bool = True) -> list[Path]:
+    """Write ``n`` pictures (and a grid) for ``seed``; the same seed gives the same pictures."""
+    if n < 1:
+        raise ArtforgeError("-n must be at least 1")
+    out = Path(out)
+    images = model.sample(n, generator=torch.Generator().manual_seed(seed), truncation=truncation)
+    written = []
+    if singles:
+        for i, picture in enumerate(to_uint8(images)):
+            meta = _provenance(model, seed=seed, index=i, truncation=truncation)
+            written.append(save_png(Image.fromarray(picture), out / f"seed{seed}-{i:04d}.png", meta))
+    if grid:
+        meta = _provenance(model, seed=seed, count=n, truncation=truncation)
+        written.append(save_png(make_grid(images), out / f"grid-seed{seed}.png", meta))
+    return written
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985; White 2016 for GAN latents): stays on the shell
+    where Gaussian latents live, unlike a straight line through the low-density centre."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+def walk_latents(model: Method, keys: int, frames_per_key: int, seed: int, truncation: float | None = None,
+                 loop: bool = True) -> torch.Tensor:
+    """Latents slerping through ``keys`` random key points (back to the first when ``loop``)."""
+    z = model.latents(keys, torch.Generator().manual_seed(seed), truncation)
+    stops = list(z) + ([z[0]] if loop else [])
+    path = [slerp(a, b, i / frames_per_key) for a, b in zip(stops[:-1], stops[1:]) for i in range(frames_per_key)]
+    if not loop:
+        path.append(stops[-1])
+    return torch.stack(path)
+
+
+def interpolate(model: Method, out: str | Path, seed: int = 0, keys: int = 4, frames_per_key: int = 24,
+                fps: int = 24, truncation: float | None = None, display_size: int = 256) -> list[Path]:
+    """Write a looping latent walk as GIF, and as MP4 when ffmpeg is available."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    z = walk_latents(model, keys, frames_per_key, seed, truncation)
+    frames = torch.cat([model.decode(chunk) for chunk in z.split(64)])
+    pictures = [Image.fromarray(f).resize((display_size, display_size), Image.Resampling.LANCZOS)
+                for f in to_uint8(frames)]
+    gif = out / f"interpolation-seed{seed}.gif"
+    tmp = gif.with_suffix(".gif.tmp")
+    pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps), loop=0)
+    tmp.replace(gif)
+    written = [gif]
+    mp4 = _write_mp4(pictures, out / f"interpolation-seed{seed}.mp4", fps)
+    if mp4:
+        written.append(mp4)
+    return written
+
+
+def _write_mp4(pictures: list[Image.Image], path: Path, fps: int) -> Path | None:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    w, h = pictures[0].size
+    w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
+    tmp = path.with_name(path.stem + ".tmp.mp4")
+    writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
+                                         quality=8, macro_block_size=1, ffmpeg_log_level="error")
+    writer.send(None)
+    for picture in pictures:
+        writer.send(np.ascontiguousarray(np.asarray(picture)[:h, :w]))
+    writer.close()
+    shutil.move(tmp, path)
+    return path

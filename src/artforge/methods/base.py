@@ -1,0 +1,99 @@
+"""What every method gives the trainer.
+
+A method wraps networks and owns their objective and their sampling.  It
+describes one training step as a list of *phases*; each phase names the
+networks it updates (one optimizer per phase name) and a loss function of a
+real batch.  A GAN has ``[discriminator × n_critic, generator]``, a VAE one
+phase.  The trainer does the rest — devices, precision, gradient sync, EMA,
+checkpoints — the same way for every method.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Callable
+
+import torch
+from torch import nn
+
+from artforge.errors import ArtforgeError
+
+
+@dataclasses.dataclass
+class Phase:
+    name: str                                                   # optimizer and trainable nets of this phase
+    loss: Callable[[torch.Tensor], dict[str, torch.Tensor]]     # real batch -> {"loss": scalar, ...logged}
+    needs_data: bool = True                                     # False: the trainer may pass the previous batch
+
+
+class Method(abc.ABC):
+    """Base class: subclasses set ``name`` and ``export_parts`` and implement the hooks."""
+
+    name = "method"
+    export_parts: tuple[str, ...] = ()   # nets kept (as EMA) in the export used for sampling
+
+    def __init__(self, nets: dict[str, nn.Module], **hparams):
+        self.nets = nets
+        self.hparams = hparams
+
+    # -- training ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def phases(self) -> list[Phase]:
+        """The phases of one training step, in order."""
+
+    @abc.abstractmethod
+    def trainable(self) -> dict[str, list[nn.Module]]:
+        """Phase name -> networks that phase's optimizer updates."""
+
+    def state_dict(self) -> dict:
+        """Method state that is not in a network (e.g. augmentation strength) for exact resume."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    # -- sampling ---------------------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return self.sampler.latent_dim
+
+    @property
+    def sampler(self) -> nn.Module:
+        return self.nets[self.export_parts[0]]
+
+    def latents(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """Latent codes for ``n`` images, on the sampler's device."""
+        device = next(self.sampler.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return self.truncate(z, truncation, generator).to(device)
+
+    def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
+        return z
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] for latent codes ``z``."""
+        return self.sampler(z).float().clamp(-1, 1)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None,
+               batch: int = 64) -> torch.Tensor:
+        z = self.latents(n, generator, truncation)
+        return torch.cat([self.decode(chunk) for chunk in z.split(batch)])
+
+
+_METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    _METHODS[cls.name] = cls
+    return cls
+
+
+def create_method(name: str, nets: dict[str, nn.Module], **hparams) -> Method:
+    from artforge.methods import gan, vae  # noqa: F401  (registers the built-in methods)
+
+    if name not in _METHODS:
+        raise ArtforgeError(f"unknown method {name!r}; choose one of: {', '.join(sorted(_METHODS))}")
+    return _METHODS[name](nets, **hparams)

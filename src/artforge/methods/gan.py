@@ -1,0 +1,115 @@
+"""Generative adversarial training (Goodfellow et al. 2014) with the usual modern options.
+
+Losses
+  * ``nsgan`` — the non-saturating loss of the original paper (§3): D minimises
+    softplus(-D(x)) + softplus(D(G(z))), G minimises softplus(-D(G(z))).
+  * ``hinge`` — Lim & Ye 2017 / Miyato et al. 2018: D relu(1 - D(x)) + relu(1 + D(G(z))), G -D(G(z)).
+  * ``wgan-gp`` — Gulrajani et al. 2017: critic D(G(z)) - D(x) + λ (‖∇D(x̂)‖ - 1)² on random
+    interpolates x̂, n_critic critic steps per generator step, Adam(β1=0, β2=0.9); plus the small drift
+    term ε·D(x)² of Karras et al. 2018 that keeps critic outputs from wandering.
+Regularisers
+  * R1 (Mescheder, Geiger & Nowozin 2018): γ/2 · E‖∇D(x)‖² on real images.
+  * DiffAugment (Zhao et al. 2020), see ``artforge.data.augment``.
+The seed article's listing applies its losses to batch *means* of the logits and steps
+G and D with one shared optimizer; both are wrong, and neither is reproduced here.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from artforge.data.augment import diff_augment, parse_policy
+from artforge.methods.base import Method, Phase, register_method
+
+LOSSES = ("nsgan", "hinge", "wgan-gp")
+
+
+@register_method
+class GAN(Method):
+    name = "gan"
+    export_parts = ("generator",)
+
+    def __init__(self, nets: dict[str, nn.Module], loss: str = "nsgan", n_critic: int = 1, gp_weight: float = 10.0,
+                 drift: float = 1e-3, r1_gamma: float = 0.0, diffaugment: str = "", **_):
+        super().__init__(nets, loss=loss, n_critic=n_critic, gp_weight=gp_weight, drift=drift, r1_gamma=r1_gamma,
+                         diffaugment=diffaugment)
+        if loss not in LOSSES:
+            raise ValueError(f"unknown GAN loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        self.loss_name = loss
+        self.n_critic = max(1, int(n_critic))
+        self.gp_weight, self.drift, self.r1_gamma = gp_weight, drift, r1_gamma
+        self.augment = parse_policy(diffaugment)
+        self.G = nets["generator"]
+        self.D = nets.get("discriminator")  # absent when loaded from an export for sampling
+
+    # -- training ---------------------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        return [Phase("discriminator", self.discriminator_loss)] * self.n_critic + [
+            Phase("generator", self.generator_loss, needs_data=False)
+        ]
+
+    def trainable(self) -> dict[str, list[nn.Module]]:
+        return {"discriminator": [self.D], "generator": [self.G]}
+
+    def _fake(self, n: int, device: torch.device) -> torch.Tensor:
+        return self.G(torch.randn(n, self.G.latent_dim, device=device))
+
+    def _critic(self, x: torch.Tensor) -> torch.Tensor:
+        # Logits in fp32 whatever the autocast precision: the losses below are sums of
+        # softplus/relu terms that lose accuracy in bf16.
+        return self.D(diff_augment(x, self.augment)).float()
+
+    def discriminator_loss(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            fake = self._fake(real.size(0), real.device)
+        r1 = self.r1_gamma > 0
+        real = real.detach().requires_grad_(r1)
+        d_real, d_fake = self._critic(real), self._critic(fake)
+        out: dict[str, torch.Tensor] = {}
+        if self.loss_name == "nsgan":
+            loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        elif self.loss_name == "hinge":
+            loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        else:
+            out["wasserstein"] = (d_real.mean() - d_fake.mean()).detach()
+            out["gp"] = self._gradient_penalty(real.detach(), fake)
+            loss = d_fake.mean() - d_real.mean() + self.gp_weight * out["gp"] + self.drift * (d_real ** 2).mean()
+        if r1:
+            out["r1"] = self._r1(real, d_real)
+            loss = loss + self.r1_gamma / 2 * out["r1"]
+        out["d_real"], out["d_fake"] = d_real.mean().detach(), d_fake.mean().detach()
+        out["loss"] = loss
+        return out
+
+    def generator_loss(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        d_fake = self._critic(self._fake(real.size(0), real.device))
+        loss = F.softplus(-d_fake).mean() if self.loss_name == "nsgan" else -d_fake.mean()
+        return {"loss": loss}
+
+    def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        # Computed in fp32: second-order gradients in bf16 are too coarse for a penalty near 1.
+        with torch.autocast(real.device.type, enabled=False):
+            eps = torch.rand(real.size(0), 1, 1, 1, device=real.device)
+            mixed = (eps * real.float() + (1 - eps) * fake.float()).requires_grad_(True)
+            score = self._critic(mixed)
+            (grad,) = torch.autograd.grad(score.sum(), mixed, create_graph=True)
+            return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+    def _r1(self, real: torch.Tensor, d_real: torch.Tensor) -> torch.Tensor:
+        (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+        return grad.float().pow(2).flatten(1).sum(1).mean()
+
+    # -- sampling ---------------------------------------------------------------------------
+    def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
+        """The truncation trick of Brock et al. 2019 (BigGAN): resample every latent entry whose
+        magnitude exceeds ``truncation``; smaller values trade variety for typicality."""
+        if truncation is None or truncation <= 0:
+            return z
+        for _ in range(1000):
+            outside = z.abs() > truncation
+            if not outside.any():
+                break
+            z[outside] = torch.randn(int(outside.sum()), generator=generator)
+        return z.clamp(-truncation, truncation)

@@ -1,0 +1,426 @@
+"""The one training loop, for every method.
+
+It owns everything that is not the objective: device and precision, data
+order, gradient sync across processes, EMA, checkpoints and exact resume,
+logging, sample grids, signals and divergence checks.
+
+Example::
+
+    from artforge.train import TrainConfig, train
+    run = train(TrainConfig(source="builtin:shapes", model="dcgan", size=32, steps=200, out="runs/demo"))
+    # run/model/ is the export that `artforge generate run/` samples from
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from artforge.data.sources import open_source, parse_color
+from artforge.errors import ArtforgeError, CheckpointError, TrainingDiverged
+from artforge.methods import Method, create_method
+from artforge.models import get_family, save_export
+from artforge.models.registry import create_model
+from artforge.pictures import make_grid, save_png
+from artforge.train import checkpoint, distributed
+from artforge.train.config import ARCHITECTURE_FIELDS, TrainConfig, method_kwargs, model_kwargs, resolve
+from artforge.train.logging import RunLogger
+from artforge.train.precision import autocast, resolve_device, resolve_precision
+
+SAMPLE_GRID = 64  # images in each sample grid (8×8), from latents fixed by the seed
+
+
+class BatchStream:
+    """An endless, resumable stream of this process's image indices.
+
+    Each epoch is one ``DistributedSampler`` permutation (seeded, so every rank
+    agrees and each sees a disjoint shard); batches run across epoch boundaries
+    so even a 50-picture folder fills a batch of 64.  ``(epoch, offset)`` is all
+    it takes to continue the exact order after a resume.
+    """
+
+    def __init__(self, n: int, batch: int, info: distributed.DistInfo, seed: int):
+        from torch.utils.data import DistributedSampler
+
+        self.batch = batch
+        self.sampler = DistributedSampler(range(n), num_replicas=info.world, rank=info.rank, shuffle=True, seed=seed)
+        self.epoch, self.offset, self._order = 0, 0, None
+
+    def next(self) -> list[int]:
+        out: list[int] = []
+        while len(out) < self.batch:
+            if self._order is None:
+                self.sampler.set_epoch(self.epoch)
+                self._order = list(iter(self.sampler))
+            take = self._order[self.offset:self.offset + self.batch - len(out)]
+            out += take
+            self.offset += len(take)
+            if self.offset >= len(self._order):
+                self.epoch, self.offset, self._order = self.epoch + 1, 0, None
+        return out
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "offset": self.offset}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.offset, self._order = int(state["epoch"]), int(state["offset"]), None
+
+
+class EMA:
+    """Exponential moving average of the sampled networks (Karras et al. 2018; Yazıcı et al. 2019).
+
+    The decay warms up as min(decay, (1+t)/(10+t)) so short runs are not
+    dominated by the random initial weights.  Buffers (batch-norm statistics,
+    spectral-norm vectors) are copied, not averaged.
+    """
+
+    def __init__(self, nets: dict[str, nn.Module], decay: float):
+        self.decay = decay
+        self.nets = {k: copy.deepcopy(v).eval().requires_grad_(False) for k, v in nets.items()}
+
+    @torch.no_grad()
+    def update(self, live: dict[str, nn.Module], step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for name, ema in self.nets.items():
+            for p_ema, p in zip(ema.parameters(), live[name].parameters()):
+                p_ema.lerp_(p.detach(), 1 - decay)
+            for b_ema, b in zip(ema.buffers(), live[name].buffers()):
+                b_ema.copy_(b)
+
+
+@torch.no_grad()
+def refresh_batchnorm(net: nn.Module, method: Method, generator: torch.Generator, batches: int = 8,
+                      batch: int = 64) -> None:
+    """Re-estimate batch-norm statistics for the (EMA) weights actually sampled.
+
+    An EMA generator's weights never produced the running statistics it carries
+    (they belong to the live weights); BigGAN's "standing statistics" (Brock et
+    al. 2019) fix that by averaging fresh batch statistics over several batches.
+    """
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the refresh batches
+    net.train()
+    device = next(net.parameters()).device
+    for _ in range(batches):
+        net(torch.randn(batch, method.latent_dim, generator=generator).to(device))
+    net.eval()
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+
+
+def _set_trainable(method: Method, phase: str) -> None:
+    # Only the phase's own networks build a gradient graph (saves the D backward in G steps).
+    for name, nets in method.trainable().items():
+        for net in nets:
+            net.requires_grad_(name == phase)
+
+
+def _rng_state(device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class StopFlag:
+    """Ctrl-C / SIGTERM: finish the step, save, exit 0.  A second Ctrl-C aborts at once (files stay intact)."""
+
+    def __init__(self):
+        self.requested = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. inside the studio): no handler
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping: finishing this step and saving (Ctrl-C again aborts without saving)", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, run_dir: Path, resume: bool = False):
+        self.requested_cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+
+    # ------------------------------------------------------------------ set-up
+    def _setup(self) -> None:
+        cfg = self.requested_cfg
+        self.device = resolve_device(cfg.device)
+        self.dist = distributed.init_from_env(self.device.type)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(self.device)
+        # Every rank must write into the folder rank 0 named (default names carry a timestamp).
+        self.run_dir = Path(distributed.broadcast_object(self.dist, str(self.run_dir)))
+        cfg = dataclasses.replace(cfg, out=str(self.run_dir))
+        family = get_family(cfg.model)
+        self.data = self._load_data(cfg)
+        self.cfg = cfg = resolve(cfg, family.method, len(self.data.images))
+        if cfg.batch % self.dist.world:
+            raise ArtforgeError(f"--batch {cfg.batch} must divide evenly over {self.dist.world} processes")
+        self.precision = resolve_precision(cfg.precision, self.device)
+        torch.manual_seed(cfg.seed + self.dist.rank)
+        nets = create_model(cfg.model, **model_kwargs(cfg))
+        self.channels_last = cfg.channels_last if cfg.channels_last is not None else self.device.type in ("cpu", "cuda")
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        for net in nets.values():
+            net.to(self.device, memory_format=fmt).train()
+        distributed.broadcast_modules(self.dist, list(nets.values()))
+        self.method = create_method(family.method, nets, **method_kwargs(cfg))
+        self.export_config = {"model": cfg.model, "model_kwargs": model_kwargs(cfg), "method": family.method,
+                              "method_kwargs": method_kwargs(cfg), "image_size": cfg.size, "source": cfg.source}
+        self.optimizers = {name: self._adam(name, nets_) for name, nets_ in self.method.trainable().items()}
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema)
+        self.stream = BatchStream(len(self.data.images), cfg.batch // self.dist.world, self.dist, cfg.seed)
+        self.step = 0
+        self.sample_latents = self.method.latents(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed))
+        if cfg.compile:
+            for net in nets.values():
+                net.compile()
+
+    def _load_data(self, cfg: TrainConfig):
+        # Rank 0 decodes first and fills the cache; the others then read the cache.
+        if not self.dist.is_main:
+            distributed.barrier(self.dist)
+        data = open_source(cfg.source, cfg.size, fit=cfg.fit, background=parse_color(cfg.background),
+                           max_pixels=cfg.max_pixels, n_builtin=cfg.n_builtin, seed=cfg.seed,
+                           progress=cfg.progress and self.dist.is_main,
+                           warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main
+                           else (lambda msg: None))
+        if self.dist.is_main:
+            distributed.barrier(self.dist)
+        return data
+
+    def _adam(self, phase: str, nets: list[nn.Module]) -> torch.optim.Optimizer:
+        cfg = self.cfg
+        lr = cfg.lr_d if phase == "discriminator" else cfg.lr
+        params = [p for net in nets for p in net.parameters()]
+        # fused Adam: one kernel for all parameters (available on CPU and CUDA in torch >= 2.4).
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=self.device.type in ("cpu", "cuda"))
+
+    def _prepare_run_dir(self) -> None:
+        cfg = self.cfg
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save_yaml(self.run_dir / "config.yaml")
+            if self.data.skipped:
+                self.data.write_skipped(self.run_dir / "skipped.txt")
+        distributed.barrier(self.dist)
+
+    def _restore(self) -> None:
+        state, path = checkpoint.load_latest_state(self.run_dir)
+        try:
+            for name, net in self.method.nets.items():
+                net.load_state_dict(state["nets"][name])
+            for name, net in self.ema.nets.items():
+                net.load_state_dict(state["ema"][name])
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+            if state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{path} does not fit this run's model/config ({exc})") from exc
+        self.method.load_state_dict(state.get("method", {}))
+        self.stream.load_state_dict(state["stream"])
+        self.step = int(state["step"])
+        rngs = state["rng"]
+        if len(rngs) == self.dist.world:
+            _set_rng_state(rngs[self.dist.rank], self.device)
+        else:  # resumed on a different number of processes: continue, but not bit-exactly
+            torch.manual_seed(self.cfg.seed + self.dist.rank + 7919 * self.step)
+        if self.dist.is_main:
+            print(f"resuming {self.run_dir} from step {self.step} ({path.name})", file=sys.stderr)
+
+    # ------------------------------------------------------------------ loop
+    def fit(self) -> Path:
+        self._setup()
+        try:
+            if self.resume:
+                self._restore()
+            elif checkpoint.list_states(self.run_dir):
+                raise ArtforgeError(f"{self.run_dir} already holds a run; resume it with --resume {self.run_dir}, "
+                                    "or choose another --out")
+            self._prepare_run_dir()
+            if self.dist.is_main:
+                print(self.data.summary() + (f", list in {self.run_dir / 'skipped.txt'}" if self.data.skipped else ""),
+                      file=sys.stderr)
+            self._loop()
+        finally:
+            distributed.shutdown(self.dist)
+        return self.run_dir
+
+    def _loop(self) -> None:
+        cfg, main = self.cfg, self.dist.is_main
+        logger = RunLogger(self.run_dir, cfg.steps, self.step, cfg.tensorboard and main, cfg.progress and main,
+                           images_per_step=cfg.batch) if main else None
+        totals: dict[str, float] = {}
+        try:
+            with StopFlag() as stop:
+                while self.step < cfg.steps:
+                    losses = self._train_step()
+                    self.step += 1
+                    self._check_finite(losses)
+                    for k, v in losses.items():
+                        totals[k] = totals.get(k, 0.0) + v
+                    if logger:
+                        logger.step(self.step, losses)
+                        if self.step % cfg.log_every == 0:
+                            logger.log(self.step, {k: v / cfg.log_every for k, v in totals.items()})
+                    if self.step % cfg.log_every == 0:
+                        totals = {}
+                    last = self.step == cfg.steps
+                    if self.step % cfg.sample_every == 0 or last:
+                        self._sample_grid(logger)
+                    stopping = distributed.any_rank(self.dist, stop.requested, self.device)
+                    if self.step % cfg.ckpt_every == 0 or last or stopping:
+                        self._save()
+                    if stopping:
+                        if main:
+                            logger.write(f"saved step {self.step}. Resume with: artforge train --resume {self.run_dir}")
+                        return
+        finally:
+            if logger:
+                logger.close()
+        if main:
+            print(f"done: {self.run_dir} (export in {self.run_dir / 'model'}; "
+                  f"try: artforge generate {self.run_dir} -n 16)", file=sys.stderr)
+
+    def _next_batch(self) -> torch.Tensor:
+        idx = self.stream.next()
+        x = self.data.images[idx].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _train_step(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        batch = None
+        for phase in self.method.phases():
+            if phase.needs_data or batch is None:
+                batch = self._next_batch()
+            _set_trainable(self.method, phase.name)
+            opt = self.optimizers[phase.name]
+            opt.zero_grad(set_to_none=True)
+            with autocast(self.device, self.precision):
+                result = phase.loss(batch)
+            self.scaler.scale(result["loss"]).backward()
+            distributed.average_gradients(self.dist, self.method.trainable()[phase.name])
+            self.scaler.step(opt)
+            self.scaler.update()
+            for k, v in result.items():
+                out[f"{phase.name}/{k}"] = float(v.detach())  # last of n_critic steps
+        self.ema.update(self.method.nets, self.step)
+        return out
+
+    def _check_finite(self, losses: dict[str, float]) -> None:
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        if bad:
+            states = checkpoint.list_states(self.run_dir)
+            kept = f"the last good checkpoint (step {states[-1][0]}) is intact" if states else "no checkpoint was written yet"
+            raise TrainingDiverged(
+                f"training diverged at step {self.step}: {', '.join(f'{k}={v}' for k, v in bad.items())}; {kept}. "
+                "Try a lower --lr, --precision fp32, --spectral-norm or --loss wgan-gp.")
+
+    # ------------------------------------------------------------------ outputs
+    def _sampling_method(self) -> Method:
+        """A method around the EMA networks, with batch-norm statistics refreshed for them."""
+        nets = dict(self.ema.nets)
+        sampler = create_method(get_family(self.cfg.model).method, nets, **method_kwargs(self.cfg))
+        refresh_batchnorm(sampler.sampler, sampler, torch.Generator().manual_seed(self.cfg.seed + 1))
+        return sampler
+
+    def _sample_grid(self, logger: RunLogger | None) -> None:
+        if not self.dist.is_main:
+            return
+        images = self._sampling_method().decode(self.sample_latents)
+        grid = make_grid(images, ncol=8)
+        save_png(grid, self.run_dir / "samples" / f"step-{self.step:08d}.png",
+                 {"step": self.step, "model": self.cfg.model, "seed": self.cfg.seed})
+        logger.image("samples", grid, self.step)
+
+    def _save(self) -> None:
+        rngs = distributed.gather_objects(self.dist, _rng_state(self.device))
+        if not self.dist.is_main:
+            distributed.barrier(self.dist)
+            return
+        self._sampling_method()  # refreshes the EMA batch-norm statistics that the export carries
+        save_export(self.run_dir / "model", self.ema.nets, self.export_config, metadata={"step": self.step})
+        state = {
+            "nets": {k: v.state_dict() for k, v in self.method.nets.items()},
+            "ema": {k: v.state_dict() for k, v in self.ema.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "method": self.method.state_dict(),
+            "stream": self.stream.state_dict(),
+            "rng": rngs,
+            "config": dataclasses.asdict(self.cfg),
+        }
+        checkpoint.save_state(self.run_dir, self.step, state, self.cfg.keep)
+        distributed.barrier(self.dist)
+
+
+def default_run_dir(cfg: TrainConfig, runs_root: Path = Path("runs")) -> Path:
+    return runs_root / f"{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def config_for_resume(run_dir: Path, overrides: dict) -> TrainConfig:
+    """The run's recorded config with the user's new flags applied (only those that keep the networks)."""
+    saved = TrainConfig.load_yaml(Path(run_dir) / "config.yaml")
+    clash = [k for k in ARCHITECTURE_FIELDS if k in overrides and overrides[k] != getattr(saved, k)]
+    if clash:
+        raise ArtforgeError(f"cannot change {', '.join('--' + k.replace('_', '-') for k in clash)} when resuming "
+                            f"{run_dir}; start a new run instead")
+    return dataclasses.replace(saved, **{k: v for k, v in overrides.items() if k != "out"}, out=str(run_dir))
+
+
+def find_run(resume: str | Path, runs_root: Path = Path("runs")) -> Path:
+    """The run folder that ``--resume RUN_DIR|latest`` names."""
+    run_dir = checkpoint.latest_run(runs_root) if str(resume) == "latest" else Path(resume)
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"{run_dir} is not a run folder (no config.yaml); pass a folder made by artforge train")
+    return run_dir
+
+
+def train(cfg: TrainConfig, resume: str | Path | None = None, runs_root: Path = Path("runs")) -> Path:
+    """Train a new run, or resume one; returns its folder.
+
+    ``resume`` is a run folder or ``"latest"``; then ``cfg`` is ignored in favour of the
+    run's recorded config (use :func:`config_for_resume` to change e.g. ``steps``).
+    """
+    if resume is not None:
+        run_dir = find_run(resume, runs_root)
+        if cfg is None or Path(cfg.out or "") != run_dir:
+            cfg = config_for_resume(run_dir, {})
+        return Trainer(cfg, run_dir, resume=True).fit()
+    run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg, runs_root)
+    return Trainer(dataclasses.replace(cfg, out=str(run_dir)), run_dir).fit()
