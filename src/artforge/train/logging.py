@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class RunLogger:
             self.writer.add_image(tag, np.asarray(picture), step, dataformats="HWC")
 
     def write(self, message: str) -> None:
-        self.bar.write(message) if not self.bar.disable else print(message, flush=True)
+        tqdm.write(message, file=sys.stderr)
 
     def close(self) -> None:
         self.bar.close()

@@ -174,7 +174,7 @@ class Trainer:
         self.resume = resume
 
     # ------------------------------------------------------------------ set-up
-    def _setup(self) -> None:
+    def setup(self) -> None:
         cfg = self.requested_cfg
         self.device = resolve_device(cfg.device)
         self.dist = distributed.init_from_env(self.device.type)
@@ -265,7 +265,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> Path:
-        self._setup()
+        self.setup()
         try:
             if self.resume:
                 self._restore()
@@ -289,7 +289,7 @@ class Trainer:
         try:
             with StopFlag() as stop:
                 while self.step < cfg.steps:
-                    losses = self._train_step()
+                    losses = self.train_step()
                     self.step += 1
                     self._check_finite(losses)
                     for k, v in losses.items():
@@ -322,7 +322,7 @@ class Trainer:
         x = self.data.images[idx].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
-    def _train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, float]:
         out: dict[str, float] = {}
         batch = None
         for phase in self.method.phases():

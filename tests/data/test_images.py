@@ -1,0 +1,362 @@
+"""Folder loading: what is used, what is skipped and why, colours, fits, cache."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageFile
+
+import artforge.data.images as images_mod
+from artforge.data import BadImage, format_info, inspect_folder, load_folder, load_image, scan_folder
+from artforge.errors import DataError
+
+from .conftest import (
+    BACKGROUND, BAD_FILES, BLUE, BOMB_MAX_PIXELS, GOOD_FILES, GREEN, GREY, ORANGE, PURPLE, RED, YELLOW,
+    gradient16, halves, make_clean_folder, solid, wide_bands, write_bomb_png,
+)
+
+
+def mean_rgb(chw: torch.Tensor | np.ndarray, rows=slice(None), cols=slice(None)) -> np.ndarray:
+    """Mean colour of a region; accepts C x H x W tensors or H x W x C arrays."""
+    a = chw.numpy().transpose(1, 2, 0) if isinstance(chw, torch.Tensor) else chw
+    return a[rows, cols].reshape(-1, 3).astype(float).mean(axis=0)
+
+
+def assert_colour(actual, expected, tol=8):
+    assert np.abs(np.asarray(actual) - np.asarray(expected)).max() <= tol, (actual, expected)
+
+
+def by_name(found, name: str) -> torch.Tensor:
+    index = [Path(p).relative_to(found.source).as_posix() for p in found.paths].index(name)
+    return found.images[index]
+
+
+# --------------------------------------------------------------------------- what is used / skipped
+
+
+def test_exactly_the_bad_files_are_skipped_with_reasons(messy_set, messy_folder):
+    found, _ = messy_set
+    skipped = {Path(s.path).name: s.reason for s in found.skipped}
+    assert set(skipped) == set(BAD_FILES)
+    for name, expected in BAD_FILES.items():
+        if expected.endswith(":"):
+            assert skipped[name].startswith(expected) and len(skipped[name]) > len(expected), skipped[name]
+        else:
+            assert skipped[name] == expected
+    used = sorted(Path(p).relative_to(messy_folder).as_posix() for p in found.paths)
+    assert used == sorted(GOOD_FILES)
+
+
+def test_tensor_layout_and_summary(messy_set):
+    found, _ = messy_set
+    assert found.images.dtype == torch.uint8
+    assert found.images.shape == (len(GOOD_FILES), 3, 32, 32)
+    assert found.images.is_contiguous()
+    assert len(found.captions) == len(found.paths) == len(found)
+    assert found.total_files == len(GOOD_FILES) + len(BAD_FILES)
+    assert found.summary() == "used 13 of 19 files; skipped 6"
+
+
+def test_every_skip_is_reported_through_warn(messy_set):
+    found, warnings = messy_set
+    assert warnings == [f"skipped {s.path}: {s.reason}" for s in found.skipped]
+
+
+def test_summary_uses_thousands_separators():
+    from artforge.data import ImageSet, SkippedFile
+
+    found = ImageSet(torch.zeros(1391, 3, 1, 1, dtype=torch.uint8), [None] * 1391, ["x"] * 1391,
+                     [SkippedFile("y", "empty file")] * 58, "f", 1449)
+    assert found.summary() == "used 1,391 of 1,449 files; skipped 58"
+
+
+def test_write_skipped(messy_set, tmp_path):
+    found, _ = messy_set
+    found.write_skipped(tmp_path / "skipped.txt")
+    lines = (tmp_path / "skipped.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == [f"{s.path}\t{s.reason}" for s in found.skipped]
+    assert any(line.endswith("\tempty file") and "empty.png" in line for line in lines)
+
+
+def test_captions_from_sidecars(messy_set):
+    found, _ = messy_set
+    captions = {Path(p).name: c for p, c in zip(found.paths, found.captions)}
+    assert captions["red.jpg"] == "a red square"
+    assert captions["nested.png"] == "an orange square"  # BOM and whitespace stripped
+    assert captions["green.bmp"] is None
+
+
+# --------------------------------------------------------------------------- colours
+
+
+@pytest.mark.parametrize("name, colour", [
+    ("red.jpg", RED), ("cmyk.jpg", (255, 0, 0)), ("blue.webp", BLUE), ("green.bmp", GREEN),
+    ("purple.tiff", PURPLE), ("sub/nested.png", ORANGE), ("anim.gif", RED),  # first frame, not green
+])
+def test_solid_colours_survive(messy_set, name, colour):
+    found, _ = messy_set
+    assert_colour(mean_rgb(by_name(found, name)), colour)
+
+
+def test_transparency_is_composited_on_background(messy_set):
+    found, _ = messy_set
+    rgba, la, pal = by_name(found, "rgba.png"), by_name(found, "la.png"), by_name(found, "palette.gif")
+    assert_colour(mean_rgb(rgba, cols=slice(0, 12)), BACKGROUND)  # transparent green -> background
+    assert_colour(mean_rgb(rgba, cols=slice(20, 32)), RED)  # opaque red stays red
+    assert_colour(mean_rgb(la, cols=slice(0, 12)), GREY)
+    assert_colour(mean_rgb(la, cols=slice(20, 32)), BACKGROUND)
+    assert_colour(mean_rgb(pal, cols=slice(0, 12)), BACKGROUND)
+    assert_colour(mean_rgb(pal, cols=slice(20, 32)), YELLOW)
+
+
+def test_exif_orientation_is_applied(messy_set):
+    found, _ = messy_set
+    im = by_name(found, "exif.jpg")
+    # Stored left red / right blue; orientation 6 turns it clockwise: red on top.
+    assert_colour(mean_rgb(im, rows=slice(0, 12)), RED, tol=12)
+    assert_colour(mean_rgb(im, rows=slice(20, 32)), BLUE, tol=12)
+
+
+def test_sixteen_bit_gradient_is_scaled_not_clipped(tmp_path):
+    gradient16().save(tmp_path / "g.png")
+    assert Image.open(tmp_path / "g.png").mode == "I;16"
+    grey = load_image(tmp_path / "g.png", 256, fit="stretch")[8, :, 0].astype(int)
+    assert grey[0] <= 2 and grey[-1] >= 253  # full range
+    assert abs(grey[128] - 128) <= 2  # midpoint maps to mid grey (clipping would give 255)
+    assert np.all(np.diff(grey) >= 0)
+
+
+def test_float_and_one_bit_modes(tmp_path):
+    Image.fromarray(np.full((8, 8), 0.5, dtype=np.float32)).save(tmp_path / "f.tiff")
+    Image.new("1", (8, 8), 1).save(tmp_path / "one.png")
+    assert_colour(load_image(tmp_path / "f.tiff", 8).mean(axis=(0, 1)), (128, 128, 128), tol=1)
+    assert_colour(load_image(tmp_path / "one.png", 8).mean(axis=(0, 1)), (255, 255, 255), tol=0)
+
+
+# --------------------------------------------------------------------------- fits
+
+
+def test_fit_modes_on_a_wide_image(tmp_path):
+    wide_bands().save(tmp_path / "wide.png")  # 80x40: green | red | blue
+    crop = load_image(tmp_path / "wide.png", 32, fit="crop")
+    pad = load_image(tmp_path / "wide.png", 32, fit="pad", background=(255, 255, 255))
+    stretch = load_image(tmp_path / "wide.png", 32, fit="stretch")
+    assert_colour(mean_rgb(crop, cols=slice(2, 30)), RED)  # the centre square is all red
+    assert_colour(mean_rgb(pad, rows=slice(0, 7)), (255, 255, 255))  # letterbox bars
+    assert_colour(mean_rgb(pad, rows=slice(25, 32)), (255, 255, 255))
+    assert_colour(mean_rgb(pad, rows=slice(10, 22), cols=slice(0, 6)), GREEN)
+    assert_colour(mean_rgb(stretch, cols=slice(0, 6)), GREEN)
+    assert_colour(mean_rgb(stretch, cols=slice(12, 20)), RED)
+    assert_colour(mean_rgb(stretch, cols=slice(26, 32)), BLUE)
+    assert crop.shape == pad.shape == stretch.shape == (32, 32, 3)
+
+
+def test_unknown_fit_is_a_data_error(tmp_path):
+    make_clean_folder(tmp_path / "d", 1)
+    with pytest.raises(DataError, match="unknown fit 'zoom'"):
+        load_folder(tmp_path / "d", 16, fit="zoom", progress=False, warn=lambda m: None)
+
+
+def test_downscale_is_antialiased(tmp_path):
+    # One-pixel black/white stripes: a naive (nearest) downscale keeps pure black or
+    # white; an antialiased one gives the average grey.
+    stripes = np.zeros((256, 256, 3), np.uint8)
+    stripes[:, ::2] = 255
+    Image.fromarray(stripes).save(tmp_path / "s.png")
+    small = load_image(tmp_path / "s.png", 16, fit="stretch")
+    interior = small[1:-1, 1:-1].astype(int)  # the outermost column sees the image edge
+    assert np.abs(interior - 128).max() <= 4
+
+
+# --------------------------------------------------------------------------- bad files, one at a time
+
+
+def test_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
+    write_bomb_png(tmp_path / "bomb.png", 12000, 12000)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded a bomb"))
+    with pytest.raises(BadImage, match="12000x12000 pixels exceeds --max-pixels 10000000"):
+        load_image(tmp_path / "bomb.png", 32, max_pixels=BOMB_MAX_PIXELS)
+
+
+def test_big_but_allowed_image_loads_and_global_limit_is_restored(tmp_path):
+    write_bomb_png(tmp_path / "big.png", 4000, 3000)  # 12 MP: over a 10 MP limit, under 20 MP
+    before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(BadImage, match="decompression bomb"):
+        load_image(tmp_path / "big.png", 8, max_pixels=10_000_000)
+    assert load_image(tmp_path / "big.png", 8, max_pixels=20_000_000).max() == 0  # all black
+    Image.MAX_IMAGE_PIXELS = 1_000_000  # even a strict global limit does not block an allowed image
+    try:
+        assert load_image(tmp_path / "big.png", 8, max_pixels=20_000_000).shape == (8, 8, 3)
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+    assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_svg_is_sniffed_without_extension(tmp_path):
+    (tmp_path / "logo.png").write_text('<?xml version="1.0"?>\n<svg xmlns="x"></svg>', encoding="utf-8")
+    with pytest.raises(BadImage, match="SVG"):
+        load_image(tmp_path / "logo.png", 8)
+
+
+# --------------------------------------------------------------------------- folders and errors
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="no such folder"):
+        load_folder(tmp_path / "nope", 32, progress=False)
+
+
+def test_file_instead_of_folder(tmp_path):
+    solid(RED).save(tmp_path / "a.png")
+    with pytest.raises(DataError, match="not a folder"):
+        load_folder(tmp_path / "a.png", 32, progress=False)
+
+
+def test_folder_of_only_bad_files_is_one_line_error(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.jpg").write_bytes(b"")
+    (tmp_path / "bad" / "b.png").write_text("hello")
+    with pytest.raises(DataError) as info:
+        load_folder(tmp_path / "bad", 32, progress=False, warn=lambda m: None)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"no usable image in {tmp_path / 'bad'}: 2 files skipped (e.g. ")
+    assert "a.jpg: empty file" in message
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "e").mkdir()
+    with pytest.raises(DataError, match="no usable image"):
+        load_folder(tmp_path / "e", 32, progress=False)
+
+
+def test_scan_is_sorted_skips_hidden_and_survives_symlink_loops(tmp_path):
+    root = tmp_path / "s"
+    (root / "b" / ".git").mkdir(parents=True)
+    (root / "b" / ".git" / "x.png").write_bytes(b"x")
+    for name in ["b/z.png", "b/a.png", "c.png", "a.png"]:
+        (root / name).write_bytes(b"x")
+    (root / "a.txt").write_text("caption")
+    (root / "b" / "loop").symlink_to(root, target_is_directory=True)
+    (root / "dangling.png").symlink_to(root / "gone.png")
+    candidates, skipped = scan_folder(root)
+    assert [p.relative_to(root).as_posix() for p in candidates] == ["a.png", "c.png", "b/a.png", "b/z.png"]
+    reasons = {Path(s.path).relative_to(root).as_posix(): s.reason for s in skipped}
+    assert reasons["b/.git"] == "hidden folder"
+    assert reasons["dangling.png"] == "broken symlink"
+    assert "symlink" in reasons["b/loop"]
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def cached_load(folder, cache, **kw):
+    return load_folder(folder, 16, cache_dir=cache, progress=False, warn=lambda m: None, **kw)
+
+
+def count_decodes(monkeypatch) -> list:
+    calls = []
+    real = images_mod.load_image
+
+    def counting(path, *args, **kwargs):
+        calls.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(images_mod, "load_image", counting)
+    return calls
+
+
+def test_cache_is_hit_on_second_call(tmp_path, monkeypatch):
+    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
+    (folder / "img1.txt").write_text("middle")
+    first = cached_load(folder, cache)
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".npy"]
+    monkeypatch.setattr(images_mod, "load_image", lambda *a, **k: pytest.fail("cache was not used"))
+    second = cached_load(folder, cache)
+    assert torch.equal(first.images, second.images)
+    assert second.paths == first.paths and second.captions == [None, "middle", None]
+    assert second.summary() == first.summary()
+
+
+def test_cache_invalidated_by_touch_add_and_settings(tmp_path, monkeypatch):
+    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
+    cached_load(folder, cache)
+    calls = count_decodes(monkeypatch)
+    st = os.stat(folder / "img0.png")
+    os.utime(folder / "img0.png", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    cached_load(folder, cache)
+    assert len(calls) == 3  # touched -> decoded again
+    solid(RED).save(folder / "new.png")
+    assert len(cached_load(folder, cache)) == 4 and len(calls) == 7
+    cached_load(folder, cache, fit="pad")  # other settings -> their own entry
+    assert len(calls) == 11
+    cached_load(folder, cache)
+    assert len(calls) == 11
+    # the stale entries of the same settings were pruned: one pair per settings
+    assert len(list(cache.glob("*.npy"))) == 2
+
+
+def test_caption_edit_invalidates_cache(tmp_path):
+    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
+    (folder / "img0.txt").write_text("old")
+    assert cached_load(folder, cache).captions[0] == "old"
+    (folder / "img0.txt").write_text("new caption")
+    assert cached_load(folder, cache).captions[0] == "new caption"
+
+
+@pytest.mark.parametrize("damage", ["npy", "json", "shape"])
+def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, damage):
+    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
+    first = cached_load(folder, cache)
+    (npy,) = cache.glob("*.npy")
+    if damage == "npy":
+        npy.write_bytes(b"\x93NUMPY garbage")
+    elif damage == "json":
+        npy.with_suffix(".json").write_text("{not json")
+    else:
+        np.save(npy, np.zeros((2, 3, 16, 16), np.uint8))
+    calls = count_decodes(monkeypatch)
+    again = cached_load(folder, cache)
+    assert len(calls) == 3 and torch.equal(again.images, first.images)
+    monkeypatch.setattr(images_mod, "load_image", lambda *a, **k: pytest.fail("rebuilt cache not used"))
+    assert torch.equal(cached_load(folder, cache).images, first.images)
+
+
+def test_unwritable_cache_only_warns(tmp_path):
+    folder = make_clean_folder(tmp_path / "d")
+    (tmp_path / "blocker").write_text("a file where the cache folder should be")
+    warnings = []
+    found = load_folder(folder, 16, cache_dir=tmp_path / "blocker" / "c", progress=False, warn=warnings.append)
+    assert len(found) == 3
+    assert any("could not write the image cache" in w for w in warnings)
+
+
+def test_default_cache_dir_follows_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTFORGE_CACHE", str(tmp_path / "root"))
+    make_clean_folder(tmp_path / "d", 1)
+    load_folder(tmp_path / "d", 16, progress=False)
+    assert len(list((tmp_path / "root" / "images").glob("*.npy"))) == 1
+
+
+# --------------------------------------------------------------------------- inspect
+
+
+def test_inspect_folder(messy_folder):
+    info = inspect_folder(messy_folder, size=16, max_pixels=BOMB_MAX_PIXELS)
+    assert info["files"] == len(GOOD_FILES) + len(BAD_FILES) - 1  # the hidden file is no candidate
+    assert info["usable"] == len(GOOD_FILES)
+    assert {s["path"].rsplit("/", 1)[-1] for s in info["skipped"]} == set(BAD_FILES)
+    assert info["formats"] == {"PNG": 5, "JPEG": 3, "GIF": 2, "WEBP": 1, "BMP": 1, "TIFF": 1}
+    assert info["modes"]["CMYK"] == 1 and info["modes"]["I;16"] == 1 and info["modes"]["LA"] == 1
+    assert info["sizes"] == {"min": [40, 16], "max": [256, 40], "median": [40, 40]}
+    assert info["captions"] == 2
+    json.dumps(info)  # the CLI may print it as JSON
+    text = format_info(info)
+    assert "formats:  PNG 5, JPEG 3, GIF 2" in text
+    assert "empty.png: empty file" in text
+    assert "captions: 2 of 13" in text

@@ -1,0 +1,52 @@
+"""The CLI as a user meets it: help everywhere, one-line errors with exit code 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from artforge.cli import build_parser, main
+
+
+@pytest.mark.parametrize("argv", [[], ["train"], ["generate"], ["data"], ["data", "info"], ["data", "prepare"],
+                                  ["models"], ["demo"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(argv + ["--help"])
+    assert exc.value.code == 0
+    assert "usage: artforge" in capsys.readouterr().out
+
+
+def test_train_help_documents_config_fields(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "--diffaugment" in out and "DiffAugment policy" in out and "--resume" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "/no/such/folder"], "no such folder"),
+    (["train", "builtin:nothing"], "builtin"),
+    (["train", "builtin:shapes", "--model", "gpt"], "unknown model 'gpt'"),
+    (["train", "builtin:shapes", "--steps", "0"], "--steps must be at least 1"),
+    (["train", "--resume", "/no/run"], "not a run folder"),
+    (["train"], "say what to train on"),
+    (["generate", "/no/model"], "no such model"),
+])
+def test_user_mistakes_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + (["--n-builtin", "8", "--no-progress"] if argv[:2] == ["train", "builtin:shapes"] else [])) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("artforge: error:") and message in err[0], err
+
+
+def test_bad_flag_is_an_argparse_error():
+    done = subprocess.run([sys.executable, "-m", "artforge", "train", "x", "--steps", "many"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "invalid int value" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_models_lists_the_registry(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "dcgan-seed" in out and "vae" in out

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from artforge.errors import CheckpointError
+from artforge.generate import find_export, generate, interpolate, load_model, slerp, walk_latents
+from artforge.models import create_model, save_export
+from artforge.pictures import read_png_metadata
+
+KW = dict(image_size=16, latent_dim=8, width=8)
+
+
+@pytest.fixture
+def export(tmp_path):
+    torch.manual_seed(0)
+    nets = create_model("dcgan", parts=("generator",), **KW)
+    return save_export(tmp_path / "model", nets, {"model": "dcgan", "model_kwargs": KW, "method": "gan",
+                                                  "method_kwargs": {}, "image_size": 16})
+
+
+def test_same_seed_same_pictures_and_metadata(export, tmp_path):
+    model = load_model(export)
+    a = generate(model, 5, seed=7, out=tmp_path / "a", truncation=0.7)
+    b = generate(model, 5, seed=7, out=tmp_path / "b", truncation=0.7)
+    c = generate(model, 5, seed=8, out=tmp_path / "c", truncation=0.7)
+    assert [p.name for p in a] == [f"seed7-{i:04d}.png" for i in range(5)] + ["grid-seed7.png"]
+    for pa, pb in zip(a, b):
+        assert pa.read_bytes() == pb.read_bytes()
+    assert Image.open(a[0]).tobytes() != Image.open(c[0]).tobytes()
+    meta = read_png_metadata(a[3])
+    assert meta["seed"] == 7 and meta["index"] == 3 and meta["truncation"] == 0.7 and meta["model_name"] == "dcgan"
+
+
+def test_a_picture_is_the_latent_it_says(export, tmp_path):
+    model = load_model(export)
+    paths = generate(model, 4, seed=3, out=tmp_path, grid=False)
+    z4 = model.latents(4, torch.Generator().manual_seed(3))
+    z1 = model.latents(1, torch.Generator().manual_seed(3))
+    single = generate(model, 1, seed=3, out=tmp_path / "one", grid=False)[0]
+    # image 0 of seed 3 is the first latent of seed 3, whatever n was (up to 1/255 from batched float math)
+    torch.testing.assert_close(z1[0], z4[0])
+    a = np.asarray(Image.open(single), dtype=int)
+    b = np.asarray(Image.open(paths[0]), dtype=int)
+    assert np.abs(a - b).max() <= 1
+
+
+def test_slerp_ends_and_norm():
+    a, b = torch.randn(8), torch.randn(8)
+    torch.testing.assert_close(slerp(a, b, 0.0), a)
+    torch.testing.assert_close(slerp(a, b, 1.0), b, atol=1e-5, rtol=1e-5)
+    mid = slerp(a / a.norm(), b / b.norm(), 0.5)
+    assert abs(mid.norm().item() - 1) < 1e-5  # stays on the sphere, unlike a straight line
+
+
+def test_walk_loops_back_and_interpolation_writes_animation(export, tmp_path):
+    model = load_model(export)
+    z = walk_latents(model, keys=3, frames_per_key=4, seed=0)
+    assert z.shape == (12, 8)
+    paths = interpolate(model, tmp_path, keys=3, frames_per_key=4, fps=8, display_size=32)
+    gif = Image.open(paths[0])
+    assert gif.n_frames == 12
+    if len(paths) > 1:
+        assert paths[1].suffix == ".mp4" and paths[1].stat().st_size > 1000
+
+
+def test_find_export_accepts_run_folders_and_explains_mistakes(export, tmp_path):
+    assert find_export(tmp_path) == export
+    with pytest.raises(CheckpointError, match="no such model"):
+        find_export(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="holds no artforge model"):
+        find_export(tmp_path / "empty")

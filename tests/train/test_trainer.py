@@ -1,0 +1,127 @@
+"""The trainer end to end on tiny configs: every family trains, resumes exactly, survives signals."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+import yaml
+
+from artforge.errors import ArtforgeError, TrainingDiverged
+from artforge.generate import load_model
+from artforge.methods.gan import GAN
+from artforge.train import TrainConfig, config_for_resume, train
+from artforge.train.checkpoint import list_states, load_latest_state
+from artforge.train.trainer import BatchStream
+from artforge.train.distributed import DistInfo
+
+
+def tiny(tmp_path, **kw) -> TrainConfig:
+    base = dict(source="builtin:shapes", n_builtin=24, model="dcgan", size=16, width=8, latent_dim=8, batch=8,
+                steps=4, log_every=2, sample_every=2, ckpt_every=2, keep=2, tensorboard=False, progress=False,
+                precision="fp32", out=str(tmp_path / "run"))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("dcgan", {}),
+    ("dcgan", {"loss": "wgan-gp", "n_critic": 2}),
+    ("dcgan", {"loss": "hinge", "spectral_norm": True, "r1_gamma": 1.0}),
+    ("dcgan-seed", {"size": 64, "width": None, "batch": 4}),
+    ("vae", {}),
+])
+def test_every_family_trains_and_exports(tmp_path, model, extra):
+    run = train(tiny(tmp_path, model=model, **extra))
+    assert (run / "config.yaml").is_file() and (run / "model" / "model.safetensors").is_file()
+    assert [s for s, _ in list_states(run)] == [2, 4]
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4] and all(r["images_per_s"] > 0 for r in rows)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-00000002.png", "step-00000004.png"]
+    method = load_model(run)
+    images = method.sample(3, generator=torch.Generator().manual_seed(0))
+    assert images.shape == (3, 3, method.config["image_size"], method.config["image_size"])
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["lr"] is not None and saved["diffaugment"] != "auto"  # resolved, not "auto"
+
+
+def test_resumed_run_ends_with_the_same_weights(tmp_path):
+    full = train(tiny(tmp_path / "a", steps=6, ckpt_every=3))
+    part = train(tiny(tmp_path / "b", steps=3, ckpt_every=3))
+    train(config_for_resume(part, {"steps": 6}), resume=part)
+    a, _ = load_latest_state(full)
+    b, _ = load_latest_state(part)
+    assert a["step"] == b["step"] == 6
+    for kind in ("nets", "ema"):
+        for name in a[kind]:
+            for key, value in a[kind][name].items():
+                torch.testing.assert_close(b[kind][name][key], value, msg=f"{kind}.{name}.{key}")
+    steps = [json.loads(line)["step"] for line in (part / "stats.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+
+
+def test_new_run_refuses_to_overwrite_a_run(tmp_path):
+    cfg = tiny(tmp_path, steps=2)
+    train(cfg)
+    with pytest.raises(ArtforgeError, match="already holds a run.*--resume"):
+        train(cfg)
+
+
+def test_resume_refuses_architecture_changes(tmp_path):
+    run = train(tiny(tmp_path, steps=2))
+    with pytest.raises(ArtforgeError, match="cannot change --size"):
+        config_for_resume(run, {"size": 32})
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = GAN.generator_loss
+
+    def poisoned(self, real):
+        calls["n"] += 1
+        out = original(self, real)
+        if calls["n"] >= 3:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+    monkeypatch.setattr(GAN, "generator_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="diverged at step 3.*step 2\\) is intact"):
+        train(tiny(tmp_path, steps=6))
+    state, _ = load_latest_state(tmp_path / "run")
+    assert state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in state["nets"]["generator"].values() if v.is_floating_point())
+
+
+def test_batch_stream_covers_each_epoch_and_resumes_in_place():
+    info = DistInfo()
+    a = BatchStream(10, 4, info, seed=3)
+    first = [a.next() for _ in range(5)]  # 20 indices = 2 epochs
+    flat = sum(first, [])
+    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))
+    b = BatchStream(10, 4, info, seed=3)
+    b.next(), b.next()
+    c = BatchStream(10, 4, info, seed=3)
+    c.load_state_dict(b.state_dict())
+    assert [c.next() for _ in range(3)] == first[2:]
+
+
+def test_ranks_get_disjoint_shards():
+    r0 = BatchStream(12, 3, DistInfo(rank=0, world=2), seed=0)
+    r1 = BatchStream(12, 3, DistInfo(rank=1, world=2), seed=0)
+    seen0, seen1 = r0.next() + r0.next(), r1.next() + r1.next()
+    assert not set(seen0) & set(seen1) and len(set(seen0 + seen1)) == 12
+
+
+def test_config_round_trips_through_yaml(tmp_path):
+    cfg = tiny(tmp_path)
+    cfg.save_yaml(tmp_path / "c.yaml")
+    assert TrainConfig.load_yaml(tmp_path / "c.yaml") == cfg
+    (tmp_path / "bad.yaml").write_text("steps: 3\nwarp_speed: 9\n")
+    with pytest.raises(ArtforgeError, match="unknown training option.*warp_speed"):
+        TrainConfig.load_yaml(tmp_path / "bad.yaml")
+
+
+def test_bf16_precision_trains_on_cpu(tmp_path):
+    run = train(tiny(tmp_path, precision="bf16", steps=2))
+    state, _ = load_latest_state(run)
+    assert all(v.dtype == torch.float32 for v in state["nets"]["generator"].values() if v.is_floating_point())
