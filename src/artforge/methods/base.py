@@ -63,10 +63,16 @@ class Method(abc.ABC):
         return self.nets[self.export_parts[0]]
 
     def latents(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
-        """Latent codes for ``n`` images, on the sampler's device."""
+        """Latent codes for ``n`` images, on the sampler's device.
+
+        Drawn one row at a time (truncation included) so that image ``i`` of a seed
+        is the same picture whatever ``n`` is: torch's CPU ``randn`` takes a
+        different (vectorised) path for larger tensors, so one big draw would not be.
+        """
         device = next(self.sampler.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator)
-        return self.truncate(z, truncation, generator).to(device)
+        rows = [self.truncate(torch.randn(1, self.latent_dim, generator=generator), truncation, generator)
+                for _ in range(n)]
+        return torch.cat(rows).to(device)
 
     def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
         return z
