@@ -148,3 +148,33 @@ def make_clean_folder(root: Path, n: int = 3) -> Path:
     for i in range(n):
         solid((40 * i, 100, 200)).save(root / f"img{i}.png")
     return root
+
+
+def swapped_primaries_icc() -> bytes:
+    """A minimal ICC v2 RGB profile whose red and blue primaries are swapped.
+
+    Pure red in this profile *is* sRGB blue, so a loader that honours embedded
+    profiles turns (255, 0, 0) into blue and one that ignores them keeps red.
+    """
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z) -> bytes:
+        return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+    d50 = (0.9642, 1.0, 0.8249)
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 0x0233) + b"\0\0"  # gamma 2.2
+    tags = [(b"wtpt", xyz(*d50)), (b"rXYZ", xyz(*blue)), (b"gXYZ", xyz(*green)), (b"bXYZ", xyz(*red)),
+            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = struct.pack(">I", len(tags)), b""
+    for sig, body in tags:
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+              + b"\0" * 12 + b"acsp" + b"\0" * 24 + struct.pack(">I", 0) + s15(d50[0]) + s15(d50[1]) + s15(d50[2]))
+    header += b"\0" * (128 - len(header))
+    return header + table + data

@@ -17,7 +17,7 @@ from artforge.errors import DataError
 
 from .conftest import (
     BACKGROUND, BAD_FILES, BLUE, BOMB_MAX_PIXELS, GOOD_FILES, GREEN, GREY, ORANGE, PURPLE, RED, YELLOW,
-    gradient16, halves, make_clean_folder, solid, wide_bands, write_bomb_png,
+    gradient16, halves, make_clean_folder, solid, swapped_primaries_icc, wide_bands, write_bomb_png,
 )
 
 
@@ -122,6 +122,16 @@ def test_exif_orientation_is_applied(messy_set):
     assert_colour(mean_rgb(im, rows=slice(20, 32)), BLUE, tol=12)
 
 
+def test_big_jpeg_fast_path_keeps_orientation_and_colours(tmp_path):
+    # 4000x2000 takes the libjpeg reduced-size decode (draft); EXIF still applies.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    halves(RED, BLUE, size=(4000, 2000)).save(tmp_path / "big.jpg", quality=90, exif=exif.tobytes())
+    im = load_image(tmp_path / "big.jpg", 32, fit="stretch")
+    assert_colour(mean_rgb(im, rows=slice(0, 12)), RED, tol=12)
+    assert_colour(mean_rgb(im, rows=slice(20, 32)), BLUE, tol=12)
+
+
 def test_sixteen_bit_gradient_is_scaled_not_clipped(tmp_path):
     gradient16().save(tmp_path / "g.png")
     assert Image.open(tmp_path / "g.png").mode == "I;16"
@@ -136,6 +146,13 @@ def test_float_and_one_bit_modes(tmp_path):
     Image.new("1", (8, 8), 1).save(tmp_path / "one.png")
     assert_colour(load_image(tmp_path / "f.tiff", 8).mean(axis=(0, 1)), (128, 128, 128), tol=1)
     assert_colour(load_image(tmp_path / "one.png", 8).mean(axis=(0, 1)), (255, 255, 255), tol=0)
+
+
+def test_embedded_icc_profile_is_honoured(tmp_path):
+    solid((255, 0, 0)).save(tmp_path / "swapped.png", icc_profile=swapped_primaries_icc())
+    solid(RED).save(tmp_path / "broken.png", icc_profile=b"not a profile")
+    assert_colour(load_image(tmp_path / "swapped.png", 8).mean(axis=(0, 1)), (0, 0, 255), tol=3)
+    assert_colour(load_image(tmp_path / "broken.png", 8).mean(axis=(0, 1)), RED, tol=0)
 
 
 # --------------------------------------------------------------------------- fits
@@ -195,6 +212,12 @@ def test_big_but_allowed_image_loads_and_global_limit_is_restored(tmp_path):
     finally:
         Image.MAX_IMAGE_PIXELS = before
     assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_known_unsupported_format_says_what_to_do(tmp_path):
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic" + bytes(64))
+    with pytest.raises(BadImage, match="HEIC files are not supported; export as PNG or JPEG"):
+        load_image(tmp_path / "IMG_0001.HEIC", 8)
 
 
 def test_svg_is_sniffed_without_extension(tmp_path):

@@ -56,7 +56,8 @@ def test_prepare_writes_numbered_pngs_captions_and_skipped(tmp_path):
     (src / "broken.png").write_bytes(b"")
     out = tmp_path / "out"
     found = prepare(str(src), out, 16, cache_dir=tmp_path / "c", **quiet())
-    assert sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png", "000002.png", "000002.txt", "skipped.txt"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["000000.png", "000001.png", "000002.png", "000002.txt", "skipped.txt"]
     for i in range(3):
         back = np.asarray(Image.open(out / f"{i:06d}.png"))
         assert np.array_equal(back, found.images[i].permute(1, 2, 0).numpy())
