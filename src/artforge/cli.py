@@ -106,7 +106,8 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
     from artforge.data import parse_color, prepare
 
-    data = prepare(args.source, Path(args.out), args.size, fit=args.fit, background=parse_color(args.background))
+    data = prepare(args.source, Path(args.out), args.size, fit=args.fit, background=parse_color(args.background),
+                   overwrite=args.overwrite)
     print(f"{data.summary()}; wrote {len(data.images)} PNGs to {args.out}")
     return 0
 
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--size", type=int, default=64)
     q.add_argument("--fit", default="crop", choices=["crop", "pad", "stretch"])
     q.add_argument("--background", default="white", help="colour under transparency and padding")
+    q.add_argument("--overwrite", action="store_true", help="replace artforge's PNGs in a non-empty OUT")
     q.set_defaults(func=_cmd_data_prepare)
 
     p = sub.add_parser("models", help="list the registered models")

@@ -1,6 +1,5 @@
 """The trainer end to end on tiny configs: every family trains, resumes exactly, survives signals."""
 
-import dataclasses
 import json
 
 import pytest
@@ -125,3 +124,16 @@ def test_bf16_precision_trains_on_cpu(tmp_path):
     run = train(tiny(tmp_path, precision="bf16", steps=2))
     state, _ = load_latest_state(run)
     assert all(v.dtype == torch.float32 for v in state["nets"]["generator"].values() if v.is_floating_point())
+
+
+def test_ema_half_life_is_counted_in_images():
+    from torch import nn
+
+    from artforge.train.trainer import EMA
+
+    ema = EMA({"g": nn.Linear(1, 1)}, ema_kimg=10, rampup=0.05)
+    # after ramp-up, 10,000 images (any batch size) halve the old weights' share
+    assert abs(ema.decay(10**7, 64) ** (10_000 / 64) - 0.5) < 1e-9
+    assert abs(ema.decay(10**7, 256) ** (10_000 / 256) - 0.5) < 1e-9
+    assert ema.decay(640, 64) < ema.decay(64_000, 64)  # ramp-up: short memory early on
+    assert EMA({"g": nn.Linear(1, 1)}, ema_kimg=0, rampup=0.05).decay(10**6, 64) == 0.0  # off: copy the live net

@@ -24,7 +24,6 @@ import operator
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import warnings
 from collections import Counter
@@ -38,6 +37,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
 from artforge.errors import DataError
+from artforge.fileio import atomic_write, atomic_write_bytes
 
 # Informational only: files are NOT filtered by extension.  Every regular file is
 # tried with Pillow, because artists' files often carry wrong or no extensions.
@@ -579,8 +579,8 @@ class _Cache:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._prune()
-            _atomic_write(self.npy, lambda f: np.save(f, found.images.numpy(), allow_pickle=False))
-            _atomic_write(self.meta, lambda f: f.write(json.dumps(meta).encode("utf-8", "surrogatepass")))
+            atomic_write(self.npy, lambda tmp: _save_npy(tmp, found.images.numpy()))
+            atomic_write_bytes(self.meta, json.dumps(meta).encode("utf-8", "surrogatepass"))
         except OSError as e:
             warn(f"could not write the image cache in {self.dir} ({e}); continuing without it")
 
@@ -591,16 +591,9 @@ class _Cache:
                 old.unlink(missing_ok=True)
 
 
-def _atomic_write(target: Path, write: Callable) -> None:
-    """Write through a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a temp name
+        np.save(f, array, allow_pickle=False)
 
 
 # --------------------------------------------------------------------------- inspection

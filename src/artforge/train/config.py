@@ -44,7 +44,8 @@ class TrainConfig:
     lr_d: float | None = None           # discriminator learning rate; None: same as lr
     beta1: float | None = None          # Adam β1; None: 0.5 (DCGAN), 0.0 (WGAN-GP), 0.9 (VAE)
     beta2: float | None = None          # Adam β2; None: 0.999, 0.9 for WGAN-GP
-    ema: float = 0.999                  # EMA decay of the sampled network; 0 = no EMA
+    ema_kimg: float = 10.0              # EMA half-life of the sampled network, in thousands of images; 0 = off
+    ema_rampup: float = 0.05            # early on, half-life <= this fraction of the images seen so far
     seed: int = 0
     # -- machine ---------------------------------------------------------------------------------
     device: str = "auto"                # auto (cuda > mps > cpu) | cpu | cuda | cuda:1 | mps

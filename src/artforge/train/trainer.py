@@ -75,20 +75,28 @@ class BatchStream:
 
 
 class EMA:
-    """Exponential moving average of the sampled networks (Karras et al. 2018; Yazıcı et al. 2019).
+    """Exponential moving average of the sampled networks, as in StyleGAN2-ADA (Karras et al. 2020).
 
-    The decay warms up as min(decay, (1+t)/(10+t)) so short runs are not
-    dominated by the random initial weights.  Buffers (batch-norm statistics,
-    spectral-norm vectors) are copied, not averaged.
+    The half-life is counted in images (``ema_kimg`` thousand), so it does not
+    change with the batch size, and during ramp-up it is at most ``ema_rampup``
+    times the images seen so far, so short runs are not dominated by the random
+    initial weights.  Buffers (batch-norm statistics, spectral-norm vectors) are
+    copied, not averaged.
     """
 
-    def __init__(self, nets: dict[str, nn.Module], decay: float):
-        self.decay = decay
+    def __init__(self, nets: dict[str, nn.Module], ema_kimg: float, rampup: float):
+        self.ema_kimg, self.rampup = ema_kimg, rampup
         self.nets = {k: copy.deepcopy(v).eval().requires_grad_(False) for k, v in nets.items()}
 
+    def decay(self, images_seen: int, batch: int) -> float:
+        half_life = self.ema_kimg * 1000
+        if self.rampup:
+            half_life = min(half_life, images_seen * self.rampup)
+        return 0.5 ** (batch / half_life) if half_life > 0 else 0.0
+
     @torch.no_grad()
-    def update(self, live: dict[str, nn.Module], step: int) -> None:
-        decay = min(self.decay, (1 + step) / (10 + step))
+    def update(self, live: dict[str, nn.Module], images_seen: int, batch: int) -> None:
+        decay = self.decay(images_seen, batch)
         for name, ema in self.nets.items():
             for p_ema, p in zip(ema.parameters(), live[name].parameters()):
                 p_ema.lerp_(p.detach(), 1 - decay)
@@ -202,7 +210,7 @@ class Trainer:
                               "method_kwargs": method_kwargs(cfg), "image_size": cfg.size, "source": cfg.source}
         self.optimizers = {name: self._adam(name, nets_) for name, nets_ in self.method.trainable().items()}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
-        self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema)
+        self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema_kimg, cfg.ema_rampup)
         self.stream = BatchStream(len(self.data.images), cfg.batch // self.dist.world, self.dist, cfg.seed)
         self.step = 0
         self.sample_latents = self.method.latents(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed))
@@ -339,7 +347,7 @@ class Trainer:
             self.scaler.update()
             for k, v in result.items():
                 out[f"{phase.name}/{k}"] = float(v.detach())  # last of n_critic steps
-        self.ema.update(self.method.nets, self.step)
+        self.ema.update(self.method.nets, (self.step + 1) * self.cfg.batch, self.cfg.batch)
         return out
 
     def _check_finite(self, losses: dict[str, float]) -> None:
