@@ -113,6 +113,84 @@ class TrainerVariant:
         self._tmp.cleanup()
 
 
+# ----------------------------------------------------------------------------- experiments
+# Bench-only stand-ins for changes proposed to src/ (see bench/RESULTS.md); the trainer itself is untouched.
+class FastDropout(torch.nn.Module):
+    """``nn.Dropout`` with its mask cut from 64-bit random words, four 16-bit draws per word.
+
+    On CPU ``bernoulli_`` (what ``F.dropout`` uses) draws one mt19937 number per element, about
+    9 ns each; ``random_`` over the full int64 range fills 8 bytes per draw.  Element i is kept
+    when its 16-bit draw u_i >= round(p·65536) - 32768, so P(drop) = round(p·65536)/65536
+    (exactly p for p = 0.25, the seed discriminator's rate).
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or x.device.type != "cpu":
+            return F.dropout(x, self.p, self.training)
+        if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
+            x = x.contiguous()
+        n = x.numel()
+        words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, None)
+        draws = torch.as_strided(words.view(torch.int16)[:n], x.shape, x.stride())  # same memory order as x
+        keep = draws >= round(self.p * 65536) - 32768
+        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+
+
+def use_fast_dropout(net: torch.nn.Module) -> int:
+    """Swap every nn.Dropout in ``net`` for FastDropout (same place, so state dicts do not change)."""
+    swapped = 0
+    for parent in net.modules():
+        for name, child in parent.named_children():
+            if type(child) is torch.nn.Dropout:
+                setattr(parent, name, FastDropout(child.p))
+                swapped += 1
+    return swapped
+
+
+class ExperimentVariant(TrainerVariant):
+    """The trainer with a proposed change applied from outside: ``fast_dropout`` swaps the
+    discriminator's dropout; ``reuse_fake`` runs a step whose G phase reuses the D phase's fake
+    batch (one G forward fewer, as in PyTorch's DCGAN example) with the trainer's precision,
+    layout, optimizers, requires_grad handling and EMA."""
+
+    def __init__(self, name: str, n_images: int, batch: int, precision: str, fast_dropout: bool, reuse_fake: bool):
+        super().__init__(name, n_images, batch, precision)
+        if fast_dropout:
+            use_fast_dropout(self.trainer.method.D)
+        self.reuse_fake = reuse_fake
+
+    def train_step(self) -> dict[str, float]:
+        if not self.reuse_fake:
+            return super().train_step()
+        from artforge.train.precision import autocast
+
+        tr = self.trainer
+        G, D = tr.method.G, tr.method.D
+        opt_d, opt_g = tr.optimizers["discriminator"], tr.optimizers["generator"]
+        real = tr._next_batch()
+        G.requires_grad_(True)
+        D.requires_grad_(True)
+        opt_d.zero_grad(set_to_none=True)
+        with autocast(tr.device, tr.precision):
+            fake = G(torch.randn(real.size(0), G.latent_dim))
+            loss_d = F.softplus(-D(real).float()).mean() + F.softplus(D(fake.detach()).float()).mean()
+        loss_d.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        with autocast(tr.device, tr.precision):
+            loss_g = F.softplus(-D(fake).float()).mean()
+        loss_g.backward()
+        opt_g.step()
+        _ema_update(tr)
+        tr.step += 1
+        return {"discriminator/loss": float(loss_d.detach()), "generator/loss": float(loss_g.detach())}
+
+
 # ----------------------------------------------------------------------------- measurements
 def time_steps(variant, steps: int) -> float:
     """Seconds per step over ``steps`` consecutive steps."""
@@ -229,45 +307,6 @@ def probe(trainer_variant: TrainerVariant, steps: int) -> dict:
     return out
 
 
-def probe_reuse_fake(variant: TrainerVariant, steps: int, rounds: int) -> dict:
-    """A trainer-like step that reuses the D step's fake batch in the G step (one G forward fewer,
-    as in PyTorch's DCGAN example); same precision, layout, optimizers and EMA as the trainer."""
-    from artforge.train.precision import autocast
-
-    tr = variant.trainer
-    G, D = tr.method.G, tr.method.D
-    opt_d, opt_g = tr.optimizers["discriminator"], tr.optimizers["generator"]
-
-    def step():
-        real = tr._next_batch()
-        G.requires_grad_(True)
-        D.requires_grad_(True)
-        opt_d.zero_grad(set_to_none=True)
-        with autocast(tr.device, tr.precision):
-            fake = G(torch.randn(real.size(0), G.latent_dim))
-            loss_d = F.softplus(-D(real).float()).mean() + F.softplus(D(fake.detach()).float()).mean()
-        loss_d.backward()
-        opt_d.step()
-        D.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
-        with autocast(tr.device, tr.precision):
-            loss_g = F.softplus(-D(fake).float()).mean()
-        loss_g.backward()
-        opt_g.step()
-        _ema_update(tr)
-        return float(loss_d.detach()), float(loss_g.detach())
-
-    for _ in range(2):
-        step()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - t0) / steps)
-    return {"reuse_fake_step_ms": 1e3 * statistics.median(times)}
-
-
 def profile_ops(variant, steps: int, top: int = 12) -> list[dict]:
     """The ops that take a step's time (self CPU time, torch.profiler), over ``steps`` steps."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
@@ -296,6 +335,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=_cores(), help="torch threads (default: the cores this process may use)")
     p.add_argument("--compile", action="store_true", help="also time TrainConfig.compile=True (slow warm-up)")
     p.add_argument("--ablate", action="store_true", help="also time the trainer without channels_last")
+    p.add_argument("--experiments", action="store_true",
+                   help="also time the trainer with changes proposed for src/ (fast dropout, reused fake batch)")
     p.add_argument("--probe", action="store_true", help="also measure EMA, data, optimizer, phase times")
     p.add_argument("--peak-size", type=int, default=2048, help="matmul size for the peak measurement")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the figures as JSON")
@@ -325,6 +366,11 @@ def main(argv=None) -> dict:
     warmup_s: dict[str, float] = {}
     for name, precision, comp, cl in specs:
         variants.append(TrainerVariant(name, args.images, args.batch, precision, comp, cl))
+    if args.experiments:
+        for name, fast, reuse in (("exp-auto-fastdrop", True, False), ("exp-auto-reusefake", False, True),
+                                  ("exp-auto-fastdrop-reuse", True, True), ("exp-fp32-fastdrop", True, False)):
+            precision = "fp32" if "fp32" in name else "auto"
+            variants.append(ExperimentVariant(name, args.images, args.batch, precision, fast, reuse))
     print(f"# set-up {time.perf_counter() - t0:.1f} s", flush=True)
 
     # FLOPs on the eager variants (the compiled graph hides its ops from the counter; same model).
@@ -389,7 +435,6 @@ def main(argv=None) -> dict:
     if args.probe:
         tv = next(v for v in variants if v.name == "trainer-auto")
         result["probe_ms"] = probe(tv, args.steps)
-        result["probe_ms"].update(probe_reuse_fake(tv, args.steps, args.rounds))
         result["profile"] = {v.name: profile_ops(v, max(2, args.steps // 2)) for v in variants
                              if "compile" not in v.name}
 
@@ -409,10 +454,10 @@ def print_table(result: dict) -> None:
     c = result["config"]
     print(f"\n{c['model']} {c['size']}x{c['size']}, batch {c['batch']}, median of {c['rounds']} rounds × "
           f"{c['steps']} steps, {c['threads']} threads")
-    print(f"{'variant':<22} {'prec':>5} {'ms/step':>9} {'img/s':>8} {'×base':>6} {'GFLOP/step':>10} "
+    print(f"{'variant':<24} {'prec':>5} {'ms/step':>9} {'img/s':>8} {'×base':>6} {'GFLOP/step':>10} "
           f"{'GFLOP/s':>8} {'of peak':>8} {'warm-up s':>9}")
     for name, r in result["variants"].items():
-        print(f"{name:<22} {r['precision']:>5} {r['step_ms_median']:9.1f} {r['images_per_s']:8.1f} "
+        print(f"{name:<24} {r['precision']:>5} {r['step_ms_median']:9.1f} {r['images_per_s']:8.1f} "
               f"{r['speedup_vs_baseline']:6.2f} {r['gflop_per_step']:10.2f} {r['achieved_gflops']:8.1f} "
               f"{100 * r['fraction_of_peak']:7.1f}% {r['warmup_s']:9.1f}")
     if "compile_break_even_steps" in result:

@@ -293,7 +293,8 @@ class Trainer:
         cfg, main = self.cfg, self.dist.is_main
         logger = RunLogger(self.run_dir, cfg.steps, self.step, cfg.tensorboard and main, cfg.progress and main,
                            images_per_step=cfg.batch) if main else None
-        totals: dict[str, float] = {}
+        totals: dict[str, float] = {}  # losses summed since the last stats row
+        counted = 0
         try:
             with StopFlag() as stop:
                 while self.step < cfg.steps:
@@ -302,12 +303,13 @@ class Trainer:
                     self._check_finite(losses)
                     for k, v in losses.items():
                         totals[k] = totals.get(k, 0.0) + v
+                    counted += 1
                     if logger:
                         logger.step(self.step, losses)
                         if self.step % cfg.log_every == 0:
-                            logger.log(self.step, {k: v / cfg.log_every for k, v in totals.items()})
+                            logger.log(self.step, {k: v / counted for k, v in totals.items()})
                     if self.step % cfg.log_every == 0:
-                        totals = {}
+                        totals, counted = {}, 0
                     last = self.step == cfg.steps
                     if self.step % cfg.sample_every == 0 or last:
                         self._sample_grid(logger)
