@@ -15,16 +15,21 @@ background load or a frequency change hits every variant alike.
 * **trainer-auto** — the same with ``precision="auto"`` (bf16 autocast where the CPU has
   avx512_bf16/AMX, fp32 elsewhere).
 * **trainer-auto-compile** (``--compile``) — ``TrainConfig.compile=True``; its warm-up is timed.
+* ``--ablate`` — the trainer with channels_last off, in fp32 and auto.
+* ``--experiments`` — ``exp-*`` rows: the trainer with changes proposed for ``src/`` applied from
+  here (stock ``nn.Dropout`` in D instead of artforge's FastDropout; a G step that reuses the D
+  step's fake batch), to size their effect.
 
 DiffAugment is off in the trainer (``diffaugment=""``) because the baseline has none.
 
 Also reported: model FLOPs per training step (``torch.utils.flop_counter``, one D step + one
 G step, forward and backward), this machine's matmul peak in fp32 and bf16, and the fraction
 of the peak (in the precision used) that each variant achieves.  ``--probe`` adds the
-micro-measurements behind the recommendations in bench/RESULTS.md.
+micro-measurements behind the recommendations in bench/RESULTS.md (EMA, requires_grad
+toggling, data indexing, ``float(loss)``, per-phase times, Adam flavours, a per-op profile).
 
     PYTHONPATH=src .venv/bin/python bench/train_speed.py                 # the table
-    PYTHONPATH=src .venv/bin/python bench/train_speed.py --compile --probe --json out.json
+    PYTHONPATH=src .venv/bin/python bench/train_speed.py --compile --ablate --experiments --probe --json out.json
     PYTHONPATH=src .venv/bin/python bench/train_speed.py --quick --json /tmp/q.json   # smoke test
 """
 
@@ -49,6 +54,7 @@ if str(ROOT / "src") not in sys.path:  # runnable without installing the package
     sys.path.insert(0, str(ROOT / "src"))
 
 from artforge.data.sources import open_source  # noqa: E402
+from artforge.models.layers import FastDropout  # noqa: E402
 from artforge.models.registry import create_model  # noqa: E402
 from artforge.train.config import TrainConfig  # noqa: E402
 from artforge.train.precision import cpu_has_fast_bf16  # noqa: E402
@@ -68,6 +74,7 @@ class PlainLoop:
         torch.manual_seed(seed)  # same seed as the trainer: same initial weights
         nets = create_model(MODEL, image_size=SIZE, channels=3, latent_dim=LATENT)
         self.G, self.D = nets["generator"].train(), nets["discriminator"].train()
+        use_plain_dropout(self.D)  # stock nn.Dropout, as a straightforward loop would have
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.images, self.batch = images, batch
@@ -115,52 +122,27 @@ class TrainerVariant:
 
 # ----------------------------------------------------------------------------- experiments
 # Bench-only stand-ins for changes proposed to src/ (see bench/RESULTS.md); the trainer itself is untouched.
-class FastDropout(torch.nn.Module):
-    """``nn.Dropout`` with its mask cut from 64-bit random words, four 16-bit draws per word.
-
-    On CPU ``bernoulli_`` (what ``F.dropout`` uses) draws one mt19937 number per element, about
-    9 ns each; ``random_`` over the full int64 range fills 8 bytes per draw.  Element i is kept
-    when its 16-bit draw u_i >= round(p·65536) - 32768, so P(drop) = round(p·65536)/65536
-    (exactly p for p = 0.25, the seed discriminator's rate).
-    """
-
-    def __init__(self, p: float):
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0 or x.device.type != "cpu":
-            return F.dropout(x, self.p, self.training)
-        if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
-            x = x.contiguous()
-        n = x.numel()
-        words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, None)
-        draws = torch.as_strided(words.view(torch.int16)[:n], x.shape, x.stride())  # same memory order as x
-        keep = draws >= round(self.p * 65536) - 32768
-        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
-
-
-def use_fast_dropout(net: torch.nn.Module) -> int:
-    """Swap every nn.Dropout in ``net`` for FastDropout (same place, so state dicts do not change)."""
+def use_plain_dropout(net: torch.nn.Module) -> int:
+    """Swap artforge's FastDropout for torch's nn.Dropout (the plain loop uses stock PyTorch)."""
     swapped = 0
     for parent in net.modules():
         for name, child in parent.named_children():
-            if type(child) is torch.nn.Dropout:
-                setattr(parent, name, FastDropout(child.p))
+            if isinstance(child, FastDropout):
+                setattr(parent, name, torch.nn.Dropout(child.p))
                 swapped += 1
     return swapped
 
 
 class ExperimentVariant(TrainerVariant):
-    """The trainer with a proposed change applied from outside: ``fast_dropout`` swaps the
-    discriminator's dropout; ``reuse_fake`` runs a step whose G phase reuses the D phase's fake
+    """The trainer with a change applied from outside: ``fast_dropout=False`` puts stock nn.Dropout back in the
+    discriminator; ``reuse_fake`` runs a step whose G phase reuses the D phase's fake
     batch (one G forward fewer, as in PyTorch's DCGAN example) with the trainer's precision,
     layout, optimizers, requires_grad handling and EMA."""
 
     def __init__(self, name: str, n_images: int, batch: int, precision: str, fast_dropout: bool, reuse_fake: bool):
         super().__init__(name, n_images, batch, precision)
-        if fast_dropout:
-            use_fast_dropout(self.trainer.method.D)
+        if not fast_dropout:
+            use_plain_dropout(self.trainer.method.D)
         self.reuse_fake = reuse_fake
 
     def train_step(self) -> dict[str, float]:
@@ -291,7 +273,7 @@ def probe(trainer_variant: TrainerVariant, steps: int) -> dict:
     recs = [phase_times() for _ in range(max(5, steps))]
     out.update({k: statistics.median(r[k] for r in recs) for k in recs[0]})
 
-    # Optimizer flavours on the trainer's discriminator parameters (same gradients each time).
+    # Adam flavours on copies of all G and D parameters (same random gradients for each).
     params = [p for p in tr.method.D.parameters()] + [p for p in tr.method.G.parameters()]
     for p in params:
         p.grad = torch.randn_like(p)
@@ -332,7 +314,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=5, help="untimed steps per variant first (default 5)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--images", type=int, default=512, help="built-in shapes pictures to draw batches from")
-    p.add_argument("--threads", type=int, default=_cores(), help="torch threads (default: the cores this process may use)")
+    p.add_argument("--threads", type=int, default=_cores(), help="torch threads (default: usable cores)")
     p.add_argument("--compile", action="store_true", help="also time TrainConfig.compile=True (slow warm-up)")
     p.add_argument("--ablate", action="store_true", help="also time the trainer without channels_last")
     p.add_argument("--experiments", action="store_true",
@@ -367,8 +349,8 @@ def main(argv=None) -> dict:
     for name, precision, comp, cl in specs:
         variants.append(TrainerVariant(name, args.images, args.batch, precision, comp, cl))
     if args.experiments:
-        for name, fast, reuse in (("exp-auto-fastdrop", True, False), ("exp-auto-reusefake", False, True),
-                                  ("exp-auto-fastdrop-reuse", True, True), ("exp-fp32-fastdrop", True, False)):
+        # FastDropout is now the trainer's own; exp-auto-plaindrop measures what it earns.
+        for name, fast, reuse in (("exp-auto-plaindrop", False, False), ("exp-auto-reusefake", True, True)):
             precision = "fp32" if "fp32" in name else "auto"
             variants.append(ExperimentVariant(name, args.images, args.batch, precision, fast, reuse))
     print(f"# set-up {time.perf_counter() - t0:.1f} s", flush=True)
@@ -462,7 +444,8 @@ def print_table(result: dict) -> None:
               f"{100 * r['fraction_of_peak']:7.1f}% {r['warmup_s']:9.1f}")
     if "compile_break_even_steps" in result:
         b = result["compile_break_even_steps"]
-        print("torch.compile pays for its warm-up after " + (f"{b:.0f} steps" if b is not None else "never (no faster)"))
+        when = f"after {b:.0f} steps" if b is not None else "never (no faster than eager)"
+        print(f"torch.compile pays for its warm-up: {when}")
     p = result["peak_gflops"]
     print(f"matmul peak: fp32 {p['fp32']:.0f} GFLOP/s, bf16 {p['bf16']:.0f} GFLOP/s")
     if "probe_ms" in result:

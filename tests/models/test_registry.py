@@ -5,6 +5,7 @@ import torch
 
 from artforge.errors import ArtforgeError, CheckpointError
 from artforge.models import create_model, list_models, load_export, save_export
+from artforge.models.layers import FastDropout
 
 TINY = {
     "dcgan-seed": dict(image_size=64, latent_dim=8),
@@ -102,5 +103,5 @@ def test_seed_generator_matches_the_article_shapes():
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
         (256, 128, (4, 4), (2, 2)), (128, 64, (4, 4), (2, 2)), (64, 3, (4, 4), (2, 2))]
     d = create_model("dcgan-seed", parts=("discriminator",))["discriminator"]
-    assert [m.p for m in d.features if isinstance(m, torch.nn.Dropout)] == [0.25, 0.25]
+    assert [m.p for m in d.features if isinstance(m, FastDropout)] == [0.25, 0.25]
     assert d.logit.in_features == 128 * 16 * 16

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
+from artforge.models.layers import FastDropout
 from artforge.models.registry import register_model
 
 # ----------------------------------------------------------------------------- seed port
@@ -85,10 +86,10 @@ class SeedDiscriminator(nn.Module):
         self.features = nn.Sequential(
             wrap(nn.Conv2d(channels, 64, 4, stride=2, padding=1)),
             nn.LeakyReLU(KERAS_LEAKY_SLOPE),
-            nn.Dropout(dropout),
+            FastDropout(dropout),
             wrap(nn.Conv2d(64, 128, 4, stride=2, padding=1)),
             nn.LeakyReLU(KERAS_LEAKY_SLOPE),
-            nn.Dropout(dropout),
+            FastDropout(dropout),
         )
         self.logit = wrap(nn.Linear(128 * (image_size // 4) ** 2, 1))
         _glorot_init(self)

@@ -51,7 +51,7 @@ class TrainConfig:
     device: str = "auto"                # auto (cuda > mps > cpu) | cpu | cuda | cuda:1 | mps
     precision: str = "auto"             # auto | fp32 | bf16 | fp16; auto = bf16 where the hardware has it
     channels_last: bool | None = None   # None: on for convolutional nets on CPU and CUDA
-    compile: bool = False               # torch.compile the networks (pays on GPUs; long warm-up on CPU)
+    compile: bool = False               # torch.compile the networks (for GPUs; measured slower than eager on CPU)
     # -- output ----------------------------------------------------------------------------------
     out: str | None = None              # run folder; None: runs/MODEL-YYYYmmdd-HHMMSS
     log_every: int = 10                 # stats.jsonl / TensorBoard scalars
