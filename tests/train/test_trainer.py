@@ -137,3 +137,14 @@ def test_ema_half_life_is_counted_in_images():
     assert abs(ema.decay(10**7, 256) ** (10_000 / 256) - 0.5) < 1e-9
     assert ema.decay(640, 64) < ema.decay(64_000, 64)  # ramp-up: short memory early on
     assert EMA({"g": nn.Linear(1, 1)}, ema_kimg=0, rampup=0.05).decay(10**6, 64) == 0.0  # off: copy the live net
+
+
+@pytest.mark.parametrize("model,loss,expected", [("dcgan", "nsgan", True), ("dcgan", "wgan-gp", False),
+                                                  ("dcgan-seed", "nsgan", False), ("vae", "nsgan", False)])
+def test_spectral_norm_default_depends_on_model_and_loss(model, loss, expected):
+    from artforge.models import get_family
+    from artforge.train.config import resolve
+
+    cfg = resolve(TrainConfig(model=model, loss=loss), get_family(model).method, n_images=100)
+    assert cfg.spectral_norm is expected
+    assert resolve(TrainConfig(model=model, loss=loss, spectral_norm=False), "gan", 100).spectral_norm is False

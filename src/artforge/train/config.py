@@ -34,7 +34,7 @@ class TrainConfig:
     n_critic: int | None = None         # D steps per G step; None: 5 for wgan-gp, else 1
     gp_weight: float = 10.0             # WGAN-GP λ (Gulrajani et al. use 10)
     r1_gamma: float = 0.0               # R1 penalty weight; 0 = off
-    spectral_norm: bool = False         # spectral normalisation in D (Miyato et al. 2018)
+    spectral_norm: bool | None = None   # spectral norm in D (Miyato et al. 2018); None: on for dcgan (not with wgan-gp)
     diffaugment: str = "auto"           # DiffAugment policy; auto: color,translation,cutout below 2,000 images
     beta: float = 1.0                   # VAE KL weight (1 = the true ELBO)
     # -- optimisation ----------------------------------------------------------------------------
@@ -95,6 +95,11 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     c = dataclasses.replace(cfg)
     gan = family_method == "gan"
     wgan = gan and c.loss == "wgan-gp"
+    if c.spectral_norm is None:
+        # Without it the batch-norm DCGAN critic overpowers G on small sets within a few thousand
+        # steps (D loss -> 0, mode collapse; seen twice while training the shipped model).
+        # dcgan-seed stays the article's network unless asked; WGAN-GP's penalty already bounds its critic.
+        c.spectral_norm = gan and c.model != "dcgan-seed" and not wgan
     if c.latent_dim is None:
         c.latent_dim = 100 if gan else 128
     if c.n_critic is None:
