@@ -50,3 +50,17 @@ def test_models_lists_the_registry(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "dcgan-seed" in out and "vae" in out
+
+
+def test_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "default", "--real", "builtin:shapes", "-n", "24", "--json", str(out),
+                 "-o", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "fid" in text and "memorization" in text
+    result = json.loads(out.read_text())
+    for key in ("fid", "kid", "kid_std", "precision", "recall", "memorization"):
+        assert key in result
+    assert result["kid_std"] > 0 and (tmp_path / "memorization-pairs.png").is_file()

@@ -112,6 +112,41 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from artforge.data import open_source
+    from artforge.evaluate.evaluate import evaluate
+    from artforge.generate import find_export, load_model
+
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    source = Path(args.source)
+    is_model = str(args.source) == "default" or (source / "config.json").is_file() or (source / "model").is_dir()
+    if is_model:
+        model = load_model(find_export(args.source))
+        size = model.config["image_size"]
+        generated = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed))
+    else:
+        size = args.size
+        generated = open_source(args.source, size, progress=False).images
+    real = open_source(args.real, size, n_builtin=args.n, seed=args.seed + 1, progress=False).images
+    result = evaluate(generated, real, metrics, backbone=args.backbone, out_dir=Path(args.out))
+    rows = [(k, result[k]) for k in ("fid", "kid", "kid_std", "precision", "recall") if k in result]
+    if "memorization" in result:
+        rows.append(("memorization (flagged)", result["memorization"]["fraction_flagged"]))
+    print(f"{len(generated)} generated vs {len(real)} real, features: {args.backbone}")
+    for name, value in rows:
+        print(f"  {name:24s} {value:.6g}")
+    if "memorization" in result and result["memorization"].get("pairs_png"):
+        print(f"  closest pairs: {result['memorization']['pairs_png']}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from artforge.models import get_family, list_models
 
@@ -184,6 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--background", default="white", help="colour under transparency and padding")
     q.add_argument("--overwrite", action="store_true", help="replace artforge's PNGs in a non-empty OUT")
     q.set_defaults(func=_cmd_data_prepare)
+
+    p = sub.add_parser("evaluate", help="FID, KID, precision/recall and a memorisation check against real pictures",
+                       description="Examples:\n  artforge evaluate runs/my-run --real my_pictures/ --json out/eval.json\n"
+                       "  artforge evaluate generated_folder/ --real my_pictures/ --metrics fid,kid",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", help="a trained model (run folder, model/ export, 'default') or a folder of pictures")
+    p.add_argument("--real", required=True, help="the real pictures: a folder or builtin:NAME")
+    p.add_argument("--metrics", default="fid,kid,pr,memorization", help="comma-separated (default: all)")
+    p.add_argument("-n", type=int, default=500, help="pictures to sample from a model / generate for builtin:")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=64, help="resolution when SOURCE is a folder (default 64)")
+    p.add_argument("--backbone", default="effnet-lite0", help="feature network (default effnet-lite0)")
+    p.add_argument("--json", help="also write the figures as JSON here")
+    p.add_argument("-o", "--out", default="out/evaluate", help="folder for the memorisation pairs PNG")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(func=_cmd_models)

@@ -49,13 +49,13 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets
         seed: int = 0) -> tuple[float, float]:
     """Mean and standard deviation of the unbiased MMD² over ``subsets`` random subsets.
 
-    ``subset_size`` may not exceed the smaller set: it is lowered to fit, as a smaller subset
-    only widens the spread (reported in the std), never biases the mean.
+    Each subset holds ``subset_size`` pictures per side, at most half the smaller set, so that
+    subsets differ and their standard deviation means something (Bińkowski et al. use 1,000).
     """
     n = min(real.size(0), fake.size(0))
     if n < 2:
         raise ArtforgeError("KID needs at least 2 images on each side")
-    m = min(subset_size, n)
+    m = min(subset_size, max(2, n // 2))  # subsets must differ, or the std says nothing
     d = real.size(1)
     gen = torch.Generator().manual_seed(seed)
     kernel = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731
