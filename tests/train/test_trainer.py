@@ -148,3 +148,13 @@ def test_spectral_norm_default_depends_on_model_and_loss(model, loss, expected):
     cfg = resolve(TrainConfig(model=model, loss=loss), get_family(model).method, n_images=100)
     assert cfg.spectral_norm is expected
     assert resolve(TrainConfig(model=model, loss=loss, spectral_norm=False), "gan", 100).spectral_norm is False
+
+
+def test_eval_every_logs_fid_and_keeps_the_best_export(tmp_path):
+    run = train(tiny(tmp_path, steps=4, eval_every=2, eval_n=16))
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "eval/fid" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    assert all(r["eval/fid"] > 0 and r["eval/best_fid"] <= r["eval/fid"] for r in evals)
+    assert (run / "best" / "model.safetensors").is_file()
+    assert load_latest_state(run)[0]["best_fid"] == min(r["eval/fid"] for r in evals)

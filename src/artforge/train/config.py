@@ -57,6 +57,8 @@ class TrainConfig:
     log_every: int = 10                 # stats.jsonl / TensorBoard scalars
     sample_every: int = 500             # sample grid PNG from fixed latents
     ckpt_every: int = 500               # training state + export
+    eval_every: int = 0                 # FID/KID vs the training pictures every N steps, best export in RUN/best; 0 = off
+    eval_n: int = 500                   # pictures sampled (and real pictures used) per evaluation
     keep: int = 3                       # training states kept
     tensorboard: bool = True
     progress: bool = True
@@ -117,6 +119,8 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     for name in ("steps", "batch", "size", "log_every", "sample_every", "ckpt_every", "keep"):
         if getattr(c, name) < 1:
             raise ArtforgeError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(c, name)})")
+    if c.eval_every < 0 or c.eval_n < 8:
+        raise ArtforgeError("--eval-every must be 0 (off) or more, and --eval-n at least 8")
     if c.fit not in ("crop", "pad", "stretch"):
         raise ArtforgeError(f"--fit must be crop, pad or stretch (got {c.fit!r})")
     if c.precision not in ("auto", "fp32", "bf16", "fp16"):

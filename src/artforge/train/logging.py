@@ -63,6 +63,17 @@ class RunLogger:
             f"{k}={v:.3f}" for k, v in losses.items() if k.endswith("/loss")), refresh=True)
         return row
 
+    def metrics(self, step: int, figures: dict[str, float]) -> dict:
+        """A stats row and TensorBoard scalars for evaluation figures (no speed columns)."""
+        row = {"step": step, "time": time.time(), **figures}
+        with self.stats_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.writer is not None:
+            for key, value in figures.items():
+                self.writer.add_scalar(key, value, step)
+        self.write(f"step {step}: " + ", ".join(f"{k.split('/')[-1]} {v:.4g}" for k, v in figures.items()))
+        return row
+
     def image(self, tag: str, picture, step: int) -> None:
         if self.writer is not None:
             self.writer.add_image(tag, np.asarray(picture), step, dataformats="HWC")

@@ -213,6 +213,7 @@ class Trainer:
         self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema_kimg, cfg.ema_rampup)
         self.stream = BatchStream(len(self.data.images), cfg.batch // self.dist.world, self.dist, cfg.seed)
         self.step = 0
+        self.best_fid = math.inf
         self.sample_latents = self.method.latents(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed))
         if cfg.compile:
             for net in nets.values():
@@ -263,6 +264,7 @@ class Trainer:
         self.method.load_state_dict(state.get("method", {}))
         self.stream.load_state_dict(state["stream"])
         self.step = int(state["step"])
+        self.best_fid = float(state.get("best_fid", math.inf))
         rngs = state["rng"]
         if len(rngs) == self.dist.world:
             _set_rng_state(rngs[self.dist.rank], self.device)
@@ -313,6 +315,8 @@ class Trainer:
                     last = self.step == cfg.steps
                     if self.step % cfg.sample_every == 0 or last:
                         self._sample_grid(logger)
+                    if cfg.eval_every and (self.step % cfg.eval_every == 0 or last):
+                        self._evaluate(logger)
                     stopping = distributed.any_rank(self.dist, stop.requested, self.device)
                     if self.step % cfg.ckpt_every == 0 or last or stopping:
                         self._save()
@@ -378,6 +382,26 @@ class Trainer:
                  {"step": self.step, "model": self.cfg.model, "seed": self.cfg.seed})
         logger.image("samples", grid, self.step)
 
+    def _evaluate(self, logger: RunLogger | None) -> None:
+        """FID/KID of EMA samples against the training pictures; keep the best-FID export in RUN/best."""
+        if not self.dist.is_main:
+            return
+        from artforge.evaluate.evaluate import evaluate
+
+        n = min(self.cfg.eval_n, len(self.data.images))
+        sampler = self._sampling_method()
+        # Own generators, never the global RNG: evaluating must not change the training trajectory.
+        fake = sampler.sample(n, generator=torch.Generator().manual_seed(self.cfg.seed + 2))
+        real_idx = torch.randperm(len(self.data.images), generator=torch.Generator().manual_seed(self.cfg.seed))[:n]
+        result = evaluate(fake, self.data.images[real_idx], metrics=("fid", "kid"), kid_subset=min(1000, n // 2))
+        figures = {"eval/fid": result["fid"], "eval/kid": result["kid"], "eval/kid_std": result["kid_std"]}
+        if result["fid"] < self.best_fid:
+            self.best_fid = result["fid"]
+            save_export(self.run_dir / "best", sampler.nets, self.export_config,
+                        metadata={"step": self.step, "fid": result["fid"]})
+        figures["eval/best_fid"] = self.best_fid
+        logger.metrics(self.step, figures)
+
     def _save(self) -> None:
         rngs = distributed.gather_objects(self.dist, _rng_state(self.device))
         if not self.dist.is_main:
@@ -393,6 +417,7 @@ class Trainer:
             "method": self.method.state_dict(),
             "stream": self.stream.state_dict(),
             "rng": rngs,
+            "best_fid": self.best_fid,
             "config": dataclasses.asdict(self.cfg),
         }
         checkpoint.save_state(self.run_dir, self.step, state, self.cfg.keep)
