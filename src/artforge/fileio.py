@@ -38,3 +38,14 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_save_npy(path: Path, array) -> None:
+    """``np.save`` crash-safely, never pickling (through a file object: np.save would append ".npy" to a temp name)."""
+    import numpy as np
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+
+    atomic_write(path, write)

@@ -37,7 +37,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
 from artforge.errors import DataError
-from artforge.fileio import atomic_write, atomic_write_bytes
+from artforge.fileio import atomic_save_npy, atomic_write_bytes
 
 # Informational only: files are NOT filtered by extension.  Every regular file is
 # tried with Pillow, because artists' files often carry wrong or no extensions.
@@ -579,7 +579,7 @@ class _Cache:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._prune()
-            atomic_write(self.npy, lambda tmp: _save_npy(tmp, found.images.numpy()))
+            atomic_save_npy(self.npy, found.images.numpy())
             atomic_write_bytes(self.meta, json.dumps(meta).encode("utf-8", "surrogatepass"))
         except OSError as e:
             warn(f"could not write the image cache in {self.dir} ({e}); continuing without it")
@@ -589,11 +589,6 @@ class _Cache:
         for old in self.dir.glob(f"{self.prefix}-*"):
             if old.stem != self.name:
                 old.unlink(missing_ok=True)
-
-
-def _save_npy(path: str, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a temp name
-        np.save(f, array, allow_pickle=False)
 
 
 # --------------------------------------------------------------------------- inspection

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from artforge.backbones import create_backbone
 from artforge.errors import ArtforgeError
 from artforge.evaluate.metrics import fid, kid, precision_recall
-from artforge.fileio import atomic_write
+from artforge.fileio import atomic_save_npy
 from artforge.pictures import make_grid, save_png
 
 METRIC_NAMES = ("fid", "kid", "pr", "memorization")
@@ -52,10 +52,7 @@ def extract_features(images: torch.Tensor, backbone: str = "effnet-lite0", layer
         feats.append(net.features(x, layers=(layer,))[layer].flatten(1))
     out = torch.cat(feats)
     if cache:
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.save(f, out.numpy(), allow_pickle=False)
-        atomic_write(path, write)
+        atomic_save_npy(path, out.numpy())
     return out
 
 
