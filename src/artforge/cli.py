@@ -147,6 +147,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from artforge.evaluate.report import write_report
+
+    print(f"open {write_report(args.run)}")
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from artforge.models import get_family, list_models
 
@@ -234,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures as JSON here")
     p.add_argument("-o", "--out", default="out/evaluate", help="folder for the memorisation pairs PNG")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("report", help="an HTML page about a run: loss/metric curves, sample grids, config")
+    p.add_argument("run", help="a run folder made by artforge train")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(func=_cmd_models)
