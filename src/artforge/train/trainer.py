@@ -287,6 +287,9 @@ class Trainer:
                 print(self.data.summary() + (f", list in {self.run_dir / 'skipped.txt'}" if self.data.skipped else ""),
                       file=sys.stderr)
             self._loop()
+            # Every rank leaves together: tearing gloo down while a peer is still in a collective
+            # aborts that peer ("terminate called without an active exception").
+            distributed.barrier(self.dist)
         finally:
             distributed.shutdown(self.dist)
         return self.run_dir
