@@ -213,6 +213,7 @@ class Trainer:
         self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema_kimg, cfg.ema_rampup)
         self.stream = BatchStream(len(self.data.images), cfg.batch // self.dist.world, self.dist, cfg.seed)
         self.step = 0
+        self._sampler, self._sampler_step = None, -1  # EMA sampler, refreshed once per step (see _sampling_method)
         self.best_fid = math.inf
         self.sample_latents = self.method.latents(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed))
         if cfg.compile:
@@ -370,11 +371,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ outputs
     def _sampling_method(self) -> Method:
-        """A method around the EMA networks, with batch-norm statistics refreshed for them."""
-        nets = dict(self.ema.nets)
-        sampler = create_method(get_family(self.cfg.model).method, nets, **method_kwargs(self.cfg))
-        refresh_batchnorm(sampler.sampler, sampler, torch.Generator().manual_seed(self.cfg.seed + 1))
-        return sampler
+        """A method around the EMA networks, with batch-norm statistics refreshed for them.
+
+        Grids, evaluation and checkpoints can all fall on one step; the refresh is
+        deterministic, so it is done once per step and reused.
+        """
+        if self._sampler_step != self.step:
+            nets = dict(self.ema.nets)
+            self._sampler = create_method(get_family(self.cfg.model).method, nets, **method_kwargs(self.cfg))
+            refresh_batchnorm(self._sampler.sampler, self._sampler, torch.Generator().manual_seed(self.cfg.seed + 1))
+            self._sampler_step = self.step
+        return self._sampler
 
     def _sample_grid(self, logger: RunLogger | None) -> None:
         if not self.dist.is_main:
