@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # Machines of this project keep the CPU build of torch 2.13.0 in /opt/wheels; elsewhere pip finds torch on PyPI.
 FIND    = $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: demo test bench default-model clean
+.PHONY: demo test bench default-model default-critic clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ bench: $(STAMP)
 # Re-trains the small model shipped in src/artforge/assets/default-model (about 20 min on 2 CPU cores).
 default-model: $(STAMP)
 	$(PY) scripts/train_default_model.py
+
+# Re-trains the shipped critic in src/artforge/assets/default-critic (offline; minutes on 2 CPU cores).
+default-critic: $(STAMP)
+	$(PY) scripts/train_default_critic.py
 
 clean:
 	rm -rf out runs .pytest_cache

@@ -1,0 +1,269 @@
+"""The critic: pretrained features -> a score from 0 to 10 and a tier (low / mid / high).
+
+Inputs per picture: the pooled features of a shared backbone (default ``effnet-lite0``)
+reduced by PCA, plus the interpretable measures of :mod:`artforge.evaluate.measures`.
+The head is ridge regression kept as its sufficient statistics (A = ZᵀZ + λI, b = Zᵀy),
+so learning from new ratings is an exact incremental update — add the new rows to A and b
+and solve again — never a retrain from scratch, and the result is the same as refitting
+on everything seen so far.  A user's rating counts ``rating_weight`` times a training
+picture, so that a few ratings visibly move a critic trained on thousands of pictures.
+
+Saved as ``critic.safetensors`` with its config in the file's metadata (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from artforge.errors import ArtforgeError
+from artforge.backbones import create_backbone
+from artforge.evaluate.evaluate import to_unit
+from artforge.evaluate.measures import MEASURES, compute_measures
+from artforge.fileio import atomic_write, atomic_write_bytes
+
+TIERS = ("low", "mid", "high")
+TIER_SCORES = {"low": 5 / 3, "mid": 5.0, "high": 25 / 3}  # centres of the thirds of 0–10
+LOAD_SIZE = 256  # pictures are read at this size; the backbone sees them resized to ``feature_size``
+_LOG_MEASURES = {"sharpness", "colorfulness", "noise"}  # heavy-tailed: compare on a log scale
+
+
+def tier_of(score: float) -> str:
+    return "low" if score < 10 / 3 else "high" if score >= 20 / 3 else "mid"
+
+
+@dataclass
+class CriticConfig:
+    backbone: str = "effnet-lite0"
+    layers: tuple = ("stage2", "stage3", "stage4", "stage5", "pool")  # taps; all but pool give mean & std
+    feature_size: int = 224
+    components: int = 64  # PCA components kept from the backbone features
+    use_measures: bool = True
+    ridge: float = 10.0  # λ of the ridge head, chosen by cross-validation in fit()
+    rating_weight: float = 20.0  # one user rating counts this many training pictures
+    n_train: int = 0
+    n_ratings: int = 0
+    trained_on: str = ""
+    cv: dict = field(default_factory=dict)
+
+
+def picture_inputs(images: torch.Tensor, cfg: CriticConfig) -> torch.Tensor:
+    """Raw per-picture inputs: backbone features, then the measures (log scale where heavy-tailed)."""
+    feats = backbone_inputs(images, cfg)
+    if not cfg.use_measures:
+        return feats
+    measures = compute_measures(images)
+    cols = [measures[m].double().clamp_min(0).log1p() if m in _LOG_MEASURES else measures[m].double()
+            for m in MEASURES]
+    return torch.cat([feats, torch.stack(cols, 1)], 1)
+
+
+def backbone_inputs(images: torch.Tensor, cfg: CriticConfig, batch_size: int = 32) -> torch.Tensor:
+    """Per-channel mean and standard deviation of the intermediate taps, plus the pooled vector.
+
+    The early taps' statistics are what tell sharp from blurred, clean from noisy or blocky;
+    the pooled vector says what the picture shows.
+    """
+    net = create_backbone(cfg.backbone)
+    rows = []
+    for chunk in images.split(batch_size):
+        x = F.interpolate(to_unit(chunk), size=(cfg.feature_size,) * 2, mode="bilinear", antialias=True,
+                          align_corners=False)
+        taps = net.features(x, layers=tuple(cfg.layers))
+        parts = []
+        for name in cfg.layers:
+            t = taps[name].float()
+            parts += [t.flatten(1)] if t.dim() == 2 else [t.mean((2, 3)), t.std((2, 3))]
+        rows.append(torch.cat(parts, 1))
+    return torch.cat(rows).double()
+
+
+class Critic:
+    """Standardise -> PCA (backbone part) -> ridge head with an exact online update."""
+
+    def __init__(self, cfg: CriticConfig, tensors: dict[str, torch.Tensor]):
+        self.cfg = cfg
+        self.t = {k: v.double() for k, v in tensors.items()}
+        self._solve()
+
+    # ------------------------------------------------------------------ fitting
+
+    @classmethod
+    def fit_inputs(cls, x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig) -> "Critic":
+        """Fit on raw inputs ``x`` (from :func:`picture_inputs`) and scores in [0, 10]."""
+        n_feat = x.size(1) - (len(MEASURES) if cfg.use_measures else 0)
+        mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+        xs = (x - mean) / std
+        k = max(1, min(cfg.components, x.size(0) - 1, n_feat))
+        # right singular vectors of the standardised backbone part = principal axes
+        _, s, vh = torch.linalg.svd(xs[:, :n_feat], full_matrices=False)
+        tensors = {"mean": mean, "std": std, "pca": vh[:k].T.contiguous(), "pca_scale": (s[:k] / math.sqrt(
+            max(1, x.size(0) - 1))).clamp_min(1e-6)}
+        critic = cls.__new__(cls)
+        critic.cfg, critic.t = cfg, tensors
+        z = critic._design(x)
+        tensors["A"] = z.T @ z + cfg.ridge * _ridge_diag(z.size(1))
+        tensors["b"] = z.T @ scores.double()
+        critic._solve()
+        cfg.n_train = x.size(0)
+        return critic
+
+    def _design(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw inputs -> the head's inputs: whitened PCA scores, standardised measures, a bias 1."""
+        xs = (x.double() - self.t["mean"]) / self.t["std"]
+        k_in = self.t["pca"].size(0)
+        parts = [xs[:, :k_in] @ self.t["pca"] / self.t["pca_scale"]]
+        if self.cfg.use_measures:
+            parts.append(xs[:, k_in:])
+        parts.append(torch.ones(x.size(0), 1, dtype=torch.float64))
+        return torch.cat(parts, 1)
+
+    def _solve(self) -> None:
+        self.weights = torch.linalg.solve(self.t["A"], self.t["b"])
+
+    # ------------------------------------------------------------------ use
+
+    def score_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return (self._design(x) @ self.weights).clamp(0, 10).float()
+
+    def score(self, images: torch.Tensor) -> torch.Tensor:
+        """Scores 0–10 for N pictures (uint8 or [-1, 1])."""
+        return self.score_inputs(picture_inputs(images, self.cfg))
+
+    def update(self, images: torch.Tensor, scores, weight: float | None = None) -> None:
+        """Learn from new ratings (scores 0–10) without retraining: add them to the head's statistics."""
+        scores = torch.as_tensor(scores, dtype=torch.float64).flatten()
+        if scores.numel() != images.size(0):
+            raise ArtforgeError(f"{images.size(0)} pictures but {scores.numel()} ratings")
+        if ((scores < 0) | (scores > 10)).any():
+            raise ArtforgeError("ratings are scores from 0 to 10")
+        z = self._design(picture_inputs(images, self.cfg))
+        w = self.cfg.rating_weight if weight is None else weight
+        self.t["A"] = self.t["A"] + w * z.T @ z
+        self.t["b"] = self.t["b"] + w * z.T @ scores
+        self.cfg.n_ratings += scores.numel()
+        self._solve()
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``critic.safetensors`` (tensors + config in its metadata: one atomic file) and a
+        readable ``config.json`` copy."""
+        directory = Path(directory)
+        config = json.dumps(asdict(self.cfg), indent=1)
+        tensors = {k: v.contiguous() for k, v in self.t.items()}
+        atomic_write(directory / "critic.safetensors",
+                     lambda tmp: save_file(tensors, str(tmp), metadata={"config": config}))
+        atomic_write_bytes(directory / "config.json", config.encode())
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Critic":
+        path = Path(directory) / "critic.safetensors"
+        if not path.is_file():
+            raise ArtforgeError(f"{directory} is not a critic folder (no critic.safetensors); "
+                                "make one with: artforge critic train DIR_OR_CSV --out CRITIC_DIR")
+        try:
+            with safe_open(str(path), "pt") as f:
+                cfg = CriticConfig(**json.loads(f.metadata()["config"]))
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:  # noqa: BLE001 — a damaged file of any kind gets one clear line
+            raise ArtforgeError(f"cannot read the critic in {directory}: {e}") from None
+        return cls(cfg, tensors)
+
+
+def _ridge_diag(p: int) -> torch.Tensor:
+    diag = torch.ones(p, dtype=torch.float64)
+    diag[-1] = 0  # the bias is not shrunk
+    return torch.diag(diag)
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's ρ with average ranks for ties (the tier labels are full of ties)."""
+    ra, rb = _ranks(a.double()), _ranks(b.double())
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = (ra.square().sum() * rb.square().sum()).sqrt()
+    return float((ra * rb).sum() / denom) if denom > 0 else 0.0
+
+
+def _ranks(x: torch.Tensor) -> torch.Tensor:
+    order = x.argsort()
+    ranks = torch.empty_like(x)
+    ranks[order] = torch.arange(len(x), dtype=torch.float64)
+    for value in x.unique():  # average the ranks of tied values
+        tied = x == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def tier_accuracy(predicted: torch.Tensor, truth: torch.Tensor) -> float:
+    return float(sum(tier_of(float(p)) == tier_of(float(t)) for p, t in zip(predicted, truth)) / len(truth))
+
+
+def fold_ids(n: int, folds: int, groups: list | None = None, seed: int = 0) -> torch.Tensor:
+    """Fold of each picture; pictures of one group (an original and its degradations) share a fold."""
+    keys = list(groups) if groups is not None else list(range(n))
+    unique = sorted(set(keys), key=str)
+    perm = torch.randperm(len(unique), generator=torch.Generator().manual_seed(seed)).tolist()
+    fold_of = {unique[i]: rank % folds for rank, i in enumerate(perm)}
+    return torch.tensor([fold_of[k] for k in keys])
+
+
+def cross_validate(x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig, folds: int = 5,
+                   groups: list | None = None) -> dict:
+    """k-fold held-out predictions -> Spearman ρ, tier accuracy and RMSE."""
+    ids = fold_ids(x.size(0), folds, groups)
+    predicted = torch.zeros(x.size(0))
+    for f in range(folds):
+        held = ids == f
+        if held.all() or not held.any():
+            continue
+        fitted = Critic.fit_inputs(x[~held], scores[~held], CriticConfig(**{**asdict(cfg), "cv": {}}))
+        predicted[held] = fitted.score_inputs(x[held])
+    return {"folds": folds, "spearman": spearman(predicted, scores), "tier_accuracy": tier_accuracy(predicted, scores),
+            "rmse": float((predicted.double() - scores.double()).square().mean().sqrt())}
+
+
+def train_critic(images: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig | None = None, folds: int = 5,
+                 groups: list | None = None, ridges=(1.0, 10.0, 100.0, 1000.0), components=(8, 32, 128),
+                 log=print) -> Critic:
+    """Choose PCA components and λ by k-fold CV Spearman, record the CV figures, fit on everything.
+
+    Few ratings need few components (a critic from 50 pictures overfits 128 of them); the
+    grid lets the data say so.
+    """
+    cfg = cfg or CriticConfig()
+    return train_critic_on_inputs(picture_inputs(images, cfg), scores, cfg, folds, groups, ridges, components, log)
+
+
+def train_critic_on_inputs(x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig, folds: int = 5,
+                           groups: list | None = None, ridges=(1.0, 10.0, 100.0, 1000.0), components=(8, 32, 128),
+                           log=print) -> Critic:
+    """:func:`train_critic` on inputs already computed by :func:`picture_inputs`."""
+    if x.size(0) < 2 * folds:
+        raise ArtforgeError(f"a critic needs at least {2 * folds} rated pictures for {folds}-fold validation; "
+                            f"got {x.size(0)}")
+    if float(scores.max() - scores.min()) == 0:
+        raise ArtforgeError("every picture has the same rating; the critic needs examples of different quality")
+    usable = sorted({min(k, max(2, x.size(0) // 2)) for k in components})
+    best = None
+    for k in usable:
+        for lam in ridges:
+            result = cross_validate(x, scores, CriticConfig(**{**asdict(cfg), "ridge": lam, "components": k}),
+                                    folds, groups)
+            log(f"{k} components, ridge λ={lam:g}: {folds}-fold Spearman {result['spearman']:.3f}, "
+                f"tier accuracy {result['tier_accuracy']:.3f}, RMSE {result['rmse']:.2f}")
+            if best is None or result["spearman"] > best[2]["spearman"]:
+                best = (k, lam, result)
+    cfg.components, cfg.ridge, cfg.cv = best[0], best[1], {**best[2], "components": best[0], "ridge": best[1]}
+    return Critic.fit_inputs(x, scores, cfg)
