@@ -16,11 +16,12 @@ from artforge.data.images import (
     load_image,
     scan_folder,
 )
-from artforge.data.sources import open_source, parse_color, prepare
+from artforge.data.sources import DomainPair, open_domains, open_source, parse_color, prepare
 
 __all__ = [
     "BUILTINS",
     "BadImage",
+    "DomainPair",
     "ImageSet",
     "SkippedFile",
     "format_info",
@@ -29,6 +30,7 @@ __all__ = [
     "load_image",
     "make_glyphs",
     "make_shapes",
+    "open_domains",
     "open_source",
     "parse_color",
     "prepare",

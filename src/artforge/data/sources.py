@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,7 @@ import torch
 from PIL import Image, ImageColor
 
 from artforge.data.builtin import BUILTINS
-from artforge.data.images import DEFAULT_MAX_PIXELS, ImageSet, _check_args, load_folder, print_to_stderr
+from artforge.data.images import DEFAULT_MAX_PIXELS, ImageSet, SkippedFile, _check_args, load_folder, print_to_stderr
 from artforge.errors import DataError
 
 BUILTIN_PREFIX = "builtin:"
@@ -52,6 +53,47 @@ def open_source(
     if src.startswith(BUILTIN_PREFIX):
         return _open_builtin(src, size, fit, n_builtin, seed)
     return load_folder(src, size, fit, background, max_pixels, cache_dir, progress, warn)
+
+
+@dataclasses.dataclass
+class DomainPair:
+    """Two picture sets for unpaired translation (CycleGAN): nothing links ``a[i]`` to ``b[i]``."""
+
+    a: ImageSet
+    b: ImageSet
+
+    def __len__(self) -> int:
+        return len(self.a) + len(self.b)
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        return self.a.skipped + self.b.skipped
+
+    def summary(self) -> str:
+        return f"domain A ({self.a.source}): {self.a.summary()}; domain B ({self.b.source}): {self.b.summary()}"
+
+    def write_skipped(self, path) -> None:
+        ImageSet(torch.empty(0), [], [], self.skipped).write_skipped(path)
+
+
+def open_domains(domain_a: str, domain_b: str, size: int, seed: int = 0, **kwargs) -> DomainPair:
+    """Open both domains of a translation task; ``kwargs`` are :func:`open_source`'s.
+
+    A problem names its domain, e.g. ``domain B (--domain-b): no such folder: photoz``.
+    Two built-in domains are drawn with different seeds, so ``builtin:shapes`` twice
+    still gives two different sets.
+
+    >>> pair = open_domains("builtin:shapes", "builtin:glyphs", 32, n_builtin=8)   # doctest: +SKIP
+    >>> len(pair.a), len(pair.b)                                                   # doctest: +SKIP
+    (8, 8)
+    """
+    sets = []
+    for label, src, offset in (("A", domain_a, 0), ("B", domain_b, 1)):
+        try:
+            sets.append(open_source(src, size, seed=seed + offset, **kwargs))
+        except DataError as exc:
+            raise DataError(f"domain {label} (--domain-{label.lower()}): {exc}") from exc
+    return DomainPair(*sets)
 
 
 def _open_builtin(src: str, size: int, fit: str, n: int, seed: int) -> ImageSet:

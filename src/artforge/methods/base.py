@@ -4,7 +4,9 @@ A method wraps networks and owns their objective and their sampling.  It
 describes one training step as a list of *phases*; each phase names the
 networks it updates (one optimizer per phase name) and a loss function of a
 real batch.  A GAN has ``[discriminator × n_critic, generator]``, a VAE one
-phase.  The trainer does the rest — devices, precision, gradient sync, EMA,
+phase, CycleGAN ``[generator, discriminator]``.  A method with ``domains = 2``
+trains on two unaligned picture sets and gets each batch as a pair ``(a, b)``.
+The trainer does the rest — devices, precision, gradient sync, EMA,
 checkpoints — the same way for every method.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -23,7 +25,7 @@ from artforge.errors import ArtforgeError
 @dataclasses.dataclass
 class Phase:
     name: str                                                   # optimizer and trainable nets of this phase
-    loss: Callable[[torch.Tensor], dict[str, torch.Tensor]]     # real batch -> {"loss": scalar, ...logged}
+    loss: Callable[[Any], dict[str, torch.Tensor]]              # real batch (a pair for 2 domains) -> {"loss": ...}
     needs_data: bool = True                                     # False: the trainer may pass the previous batch
 
 
@@ -32,6 +34,8 @@ class Method(abc.ABC):
 
     name = "method"
     export_parts: tuple[str, ...] = ()   # nets kept (as EMA) in the export used for sampling
+    domains: int = 1                     # 2: batches are (a, b) pairs from two unaligned picture sets
+    preview_columns: int = 8             # sample grids during training have this many columns
 
     def __init__(self, nets: dict[str, nn.Module], **hparams):
         self.nets = nets
@@ -82,6 +86,15 @@ class Method(abc.ABC):
         """Images in [-1, 1] for latent codes ``z``."""
         return self.sampler(z).float().clamp(-1, 1)
 
+    def preview_inputs(self, n: int, generator: torch.Generator, data: Any = None) -> Any:
+        """Fixed inputs for the sample grids written while training (default: ``n`` latents)."""
+        return self.latents(n, generator)
+
+    @torch.no_grad()
+    def preview(self, inputs: Any) -> torch.Tensor:
+        """The pictures of one sample grid, row by row, in [-1, 1]."""
+        return self.decode(inputs)
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None,
                batch: int = 64) -> torch.Tensor:
@@ -97,9 +110,13 @@ def register_method(cls: type[Method]) -> type[Method]:
     return cls
 
 
-def create_method(name: str, nets: dict[str, nn.Module], **hparams) -> Method:
-    from artforge.methods import gan, vae  # noqa: F401  (registers the built-in methods)
+def method_class(name: str) -> type[Method]:
+    from artforge.methods import cyclegan, gan, vae  # noqa: F401  (registers the built-in methods)
 
     if name not in _METHODS:
         raise ArtforgeError(f"unknown method {name!r}; choose one of: {', '.join(sorted(_METHODS))}")
-    return _METHODS[name](nets, **hparams)
+    return _METHODS[name]
+
+
+def create_method(name: str, nets: dict[str, nn.Module], **hparams) -> Method:
+    return method_class(name)(nets, **hparams)

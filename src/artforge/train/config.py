@@ -21,13 +21,15 @@ from artforge.errors import ArtforgeError
 class TrainConfig:
     # -- data ------------------------------------------------------------------------------------
     source: str = "builtin:shapes"      # a folder of pictures, or builtin:shapes / builtin:glyphs
+    domain_a: str | None = None         # cyclegan: pictures of domain A (a folder, or builtin:shapes / builtin:glyphs)
+    domain_b: str | None = None         # cyclegan: pictures of domain B, unaligned with A (folder or builtin:NAME)
     size: int = 64                      # model resolution in pixels (square)
     fit: str = "crop"                   # non-square pictures: crop | pad | stretch
     background: str = "white"           # colour under transparent pixels (and padding)
     max_pixels: int = 89_478_485        # refuse larger pictures before decoding (decompression bombs)
     n_builtin: int = 2000               # how many pictures a builtin: source generates
     # -- model and objective ---------------------------------------------------------------------
-    model: str = "dcgan"                # a registered family: dcgan-seed, dcgan, vae
+    model: str = "dcgan"                # a registered family: dcgan-seed, dcgan, vae, cyclegan
     latent_dim: int | None = None       # None: the family's default (100 for GANs, 128 for the VAE)
     width: int | None = None            # base channel width; None: the family's default
     loss: str = "nsgan"                 # GANs: nsgan | hinge | wgan-gp
@@ -37,6 +39,10 @@ class TrainConfig:
     spectral_norm: bool | None = None   # spectral norm in D (Miyato et al. 2018); None: on for dcgan (not with wgan-gp)
     diffaugment: str = "auto"           # DiffAugment policy; auto: color,translation,cutout below 2,000 images
     beta: float = 1.0                   # VAE KL weight (1 = the true ELBO)
+    res_blocks: int | None = None       # cyclegan: residual blocks per generator; None: 9 from 256 px, else 6
+    cycle_weight: float = 10.0          # cyclegan: cycle-consistency weight λ (the paper uses 10)
+    identity: float = 0.5               # cyclegan: identity-loss weight as a fraction of λ (paper 0.5; 0 = off)
+    pool_size: int = 50                 # cyclegan: generated images kept for D (Shrivastava et al.; 0 = off)
     # -- optimisation ----------------------------------------------------------------------------
     steps: int = 2000                   # optimisation steps (one G step = one step for GANs)
     batch: int = 64                     # global batch; split across DDP processes
@@ -44,6 +50,7 @@ class TrainConfig:
     lr_d: float | None = None           # discriminator learning rate; None: same as lr
     beta1: float | None = None          # Adam β1; None: 0.5 (DCGAN), 0.0 (WGAN-GP), 0.9 (VAE)
     beta2: float | None = None          # Adam β2; None: 0.999, 0.9 for WGAN-GP
+    lr_decay: bool = False              # learning rates fall linearly to 0 over the second half of --steps (CycleGAN)
     ema_kimg: float = 10.0              # EMA half-life of the sampled network, in thousands of images; 0 = off
     ema_rampup: float = 0.05            # early on, half-life <= this fraction of the images seen so far
     seed: int = 0
@@ -89,7 +96,24 @@ class TrainConfig:
 
 
 # Options that change the networks or the data: a resumed run must keep them.
-ARCHITECTURE_FIELDS = ("source", "size", "fit", "model", "latent_dim", "width", "loss", "spectral_norm", "batch")
+ARCHITECTURE_FIELDS = ("source", "size", "fit", "model", "latent_dim", "width", "loss", "spectral_norm", "batch",
+                       "domain_a", "domain_b", "res_blocks")
+DEFAULT_SOURCE = "builtin:shapes"  # TrainConfig.source when the user named none
+
+
+def check_sources(cfg: TrainConfig, domains: int) -> None:
+    """Say clearly when the data flags do not fit the model, before any picture is decoded."""
+    two = (cfg.domain_a, cfg.domain_b)
+    if domains == 2:
+        if not all(two):
+            raise ArtforgeError(f"--model {cfg.model} learns from two sets of pictures: pass both "
+                                "--domain-a FOLDER and --domain-b FOLDER (builtin:shapes / builtin:glyphs work too)")
+        if cfg.source not in ("", DEFAULT_SOURCE):
+            raise ArtforgeError(f"--model {cfg.model} trains on --domain-a and --domain-b, not on {cfg.source}; "
+                                "leave out the positional SOURCE")
+    elif any(two):
+        raise ArtforgeError(f"--domain-a/--domain-b are for two-domain models (--model cyclegan); "
+                            f"--model {cfg.model} trains on one SOURCE: artforge train FOLDER")
 
 
 def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
@@ -97,21 +121,26 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     c = dataclasses.replace(cfg)
     gan = family_method == "gan"
     wgan = gan and c.loss == "wgan-gp"
+    cyclegan = family_method == "cyclegan"
+    if cyclegan:
+        _resolve_cyclegan(c)
+    elif c.res_blocks is not None:
+        raise ArtforgeError(f"--res-blocks is for --model cyclegan, not {c.model}")
     if c.spectral_norm is None:
         # Without it the batch-norm DCGAN critic overpowers G on small sets within a few thousand
         # steps (D loss -> 0, mode collapse; seen twice while training the shipped model).
         # dcgan-seed stays the article's network unless asked; WGAN-GP's penalty already bounds its critic.
         c.spectral_norm = gan and c.model != "dcgan-seed" and not wgan
-    if c.latent_dim is None:
+    if c.latent_dim is None and not cyclegan:  # a translator has no latent space
         c.latent_dim = 100 if gan else 128
     if c.n_critic is None:
         c.n_critic = 5 if wgan else 1
     if c.lr is None:
-        c.lr = 1e-4 if wgan else (2e-4 if gan else 5e-4)
+        c.lr = 1e-4 if wgan else (2e-4 if gan or cyclegan else 5e-4)
     if c.lr_d is None:
         c.lr_d = c.lr
     if c.beta1 is None:
-        c.beta1 = 0.0 if wgan else (0.5 if gan else 0.9)
+        c.beta1 = 0.0 if wgan else (0.5 if gan or cyclegan else 0.9)
     if c.beta2 is None:
         c.beta2 = 0.9 if wgan else 0.999
     if c.diffaugment == "auto":
@@ -128,6 +157,24 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     return c
 
 
+def _resolve_cyclegan(c: TrainConfig) -> None:
+    """CycleGAN's fixed choices and limits (Zhu et al. 2017, §4 and appendix 7)."""
+    from artforge.models.cyclegan import MIN_SIZE, default_res_blocks
+
+    c.source = ""  # the data are domain_a and domain_b; recording the unused default would mislead
+    if c.loss not in ("nsgan", "lsgan"):  # nsgan: TrainConfig's default, i.e. not chosen by the user
+        raise ArtforgeError(f"cyclegan trains with the paper's least-squares GAN loss; --loss {c.loss} does not apply")
+    c.loss = "lsgan"
+    if c.size % 4 or c.size < MIN_SIZE:
+        raise ArtforgeError(f"cyclegan needs --size a multiple of 4 and at least {MIN_SIZE} (got {c.size})")
+    if c.res_blocks is None:
+        c.res_blocks = default_res_blocks(c.size)
+    if c.res_blocks < 0 or c.pool_size < 0 or c.cycle_weight < 0 or c.identity < 0:
+        raise ArtforgeError("--res-blocks, --pool-size, --cycle-weight and --identity must not be negative")
+    if c.eval_every:
+        raise ArtforgeError("--eval-every (FID of samples) does not apply to cyclegan yet; leave it at 0")
+
+
 def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     """Keyword arguments for ``create_model`` from a resolved config."""
     kw: dict[str, Any] = {"image_size": cfg.size, "channels": 3, "latent_dim": cfg.latent_dim}
@@ -137,9 +184,16 @@ def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         kw["spectral_norm"] = True
     if cfg.loss == "wgan-gp" and cfg.model == "dcgan" and not cfg.spectral_norm:
         kw["norm"] = "layer"  # batch norm in a WGAN-GP critic breaks the per-sample penalty
+    if cfg.res_blocks is not None:
+        kw["res_blocks"] = cfg.res_blocks
     return kw
 
 
 def method_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    from artforge.models import get_family
+
+    if get_family(cfg.model).method == "cyclegan":
+        return {"loss": cfg.loss, "cycle_weight": cfg.cycle_weight, "identity": cfg.identity,
+                "pool_size": cfg.pool_size}
     return {"loss": cfg.loss, "n_critic": cfg.n_critic, "gp_weight": cfg.gp_weight, "r1_gamma": cfg.r1_gamma,
             "diffaugment": cfg.diffaugment, "beta": cfg.beta}

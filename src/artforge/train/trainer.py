@@ -24,18 +24,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from artforge.data.sources import open_source, parse_color
+from artforge.data.sources import open_domains, open_source, parse_color
 from artforge.errors import ArtforgeError, CheckpointError, TrainingDiverged
-from artforge.methods import Method, create_method
+from artforge.methods import Method, create_method, method_class
 from artforge.models import get_family, save_export
 from artforge.models.registry import create_model
 from artforge.pictures import make_grid, save_png
 from artforge.train import checkpoint, distributed
-from artforge.train.config import ARCHITECTURE_FIELDS, TrainConfig, method_kwargs, model_kwargs, resolve
+from artforge.train.config import (ARCHITECTURE_FIELDS, TrainConfig, check_sources, method_kwargs, model_kwargs,
+                                   resolve)
 from artforge.train.logging import RunLogger
 from artforge.train.precision import autocast, resolve_device, resolve_precision
 
-SAMPLE_GRID = 64  # images in each sample grid (8×8), from latents fixed by the seed
+SAMPLE_GRID = 64  # images in each sample grid (8×8), from latents fixed by the seed (methods may show fewer)
 
 
 class BatchStream:
@@ -72,6 +73,28 @@ class BatchStream:
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.offset, self._order = int(state["epoch"]), int(state["offset"]), None
+
+
+class PairedStream:
+    """One :class:`BatchStream` per domain, for two-domain methods (CycleGAN).
+
+    The domains are unaligned, so each keeps its own order (seeded differently, so
+    equal-sized sets do not move in lockstep); a batch is ``(indices_a, indices_b)``.
+    """
+
+    def __init__(self, n_a: int, n_b: int, batch: int, info: distributed.DistInfo, seed: int):
+        self.a = BatchStream(n_a, batch, info, seed)
+        self.b = BatchStream(n_b, batch, info, seed + 1)
+
+    def next(self) -> tuple[list[int], list[int]]:
+        return self.a.next(), self.b.next()
+
+    def state_dict(self) -> dict:
+        return {"a": self.a.state_dict(), "b": self.b.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.a.load_state_dict(state["a"])
+        self.b.load_state_dict(state["b"])
 
 
 class EMA:
@@ -193,8 +216,11 @@ class Trainer:
         self.run_dir = Path(distributed.broadcast_object(self.dist, str(self.run_dir)))
         cfg = dataclasses.replace(cfg, out=str(self.run_dir))
         family = get_family(cfg.model)
+        self.two_domain = method_class(family.method).domains == 2
+        check_sources(cfg, 2 if self.two_domain else 1)
+        resolve(cfg, family.method, n_images=0)  # a bad flag fails now, not after decoding the pictures
         self.data = self._load_data(cfg)
-        self.cfg = cfg = resolve(cfg, family.method, len(self.data.images))
+        self.cfg = cfg = resolve(cfg, family.method, len(self.data))
         if cfg.batch % self.dist.world:
             raise ArtforgeError(f"--batch {cfg.batch} must divide evenly over {self.dist.world} processes")
         self.precision = resolve_precision(cfg.precision, self.device)
@@ -208,14 +234,20 @@ class Trainer:
         self.method = create_method(family.method, nets, **method_kwargs(cfg))
         self.export_config = {"model": cfg.model, "model_kwargs": model_kwargs(cfg), "method": family.method,
                               "method_kwargs": method_kwargs(cfg), "image_size": cfg.size, "source": cfg.source}
+        if self.two_domain:
+            self.export_config["domains"] = [cfg.domain_a, cfg.domain_b]
         self.optimizers = {name: self._adam(name, nets_) for name, nets_ in self.method.trainable().items()}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema_kimg, cfg.ema_rampup)
-        self.stream = BatchStream(len(self.data.images), cfg.batch // self.dist.world, self.dist, cfg.seed)
+        per_rank = cfg.batch // self.dist.world
+        self.stream = (PairedStream(len(self.data.a), len(self.data.b), per_rank, self.dist, cfg.seed)
+                       if self.two_domain else BatchStream(len(self.data.images), per_rank, self.dist, cfg.seed))
         self.step = 0
         self._sampler, self._sampler_step = None, -1  # EMA sampler, refreshed once per step (see _sampling_method)
         self.best_fid = math.inf
-        self.sample_latents = self.method.latents(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed))
+        # Own generator, not the global one: choosing the grid's inputs must not move the training RNG.
+        self.preview_inputs = self.method.preview_inputs(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed),
+                                                         self.data)
         if cfg.compile:
             for net in nets.values():
                 net.compile()
@@ -224,11 +256,14 @@ class Trainer:
         # Rank 0 decodes first and fills the cache; the others then read the cache.
         if not self.dist.is_main:
             distributed.barrier(self.dist)
-        data = open_source(cfg.source, cfg.size, fit=cfg.fit, background=parse_color(cfg.background),
-                           max_pixels=cfg.max_pixels, n_builtin=cfg.n_builtin, seed=cfg.seed,
-                           progress=cfg.progress and self.dist.is_main,
-                           warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main
-                           else (lambda msg: None))
+        options = dict(fit=cfg.fit, background=parse_color(cfg.background), max_pixels=cfg.max_pixels,
+                       n_builtin=cfg.n_builtin, seed=cfg.seed, progress=cfg.progress and self.dist.is_main,
+                       warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main
+                       else (lambda msg: None))
+        if self.two_domain:
+            data = open_domains(cfg.domain_a, cfg.domain_b, cfg.size, **options)
+        else:
+            data = open_source(cfg.source, cfg.size, **options)
         if self.dist.is_main:
             distributed.barrier(self.dist)
         return data
@@ -332,16 +367,40 @@ class Trainer:
             if logger:
                 logger.close()
         if main:
-            print(f"done: {self.run_dir} (export in {self.run_dir / 'model'}; "
-                  f"try: artforge generate {self.run_dir} -n 16)", file=sys.stderr)
+            try_next = (f"artforge translate {self.run_dir} --direction a2b PICTURES -o OUT" if self.two_domain
+                        else f"artforge generate {self.run_dir} -n 16")
+            print(f"done: {self.run_dir} (export in {self.run_dir / 'model'}; try: {try_next})", file=sys.stderr)
 
-    def _next_batch(self) -> torch.Tensor:
-        idx = self.stream.next()
-        x = self.data.images[idx].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+    def _next_batch(self) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.two_domain:
+            idx_a, idx_b = self.stream.next()
+            return self._to_device(self.data.a.images[idx_a]), self._to_device(self.data.b.images[idx_b])
+        return self._to_device(self.data.images[self.stream.next()])
+
+    def _to_device(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = pixels.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _lr_scale(self) -> float:
+        """CycleGAN §7.1: the same rate for the first half of training, then linearly down towards 0.
+
+        A function of the step alone, so a resumed run follows the same schedule.
+        """
+        steps, half = self.cfg.steps, self.cfg.steps / 2
+        return 1.0 if self.step < half else (steps - self.step) / (steps - half)
+
+    def _apply_lr_decay(self) -> float:
+        scale = self._lr_scale()
+        for name, opt in self.optimizers.items():
+            base = self.cfg.lr_d if name == "discriminator" else self.cfg.lr
+            for group in opt.param_groups:
+                group["lr"] = base * scale
+        return scale
 
     def train_step(self) -> dict[str, float]:
         out: dict[str, float] = {}
+        if self.cfg.lr_decay:
+            out["lr_scale"] = self._apply_lr_decay()
         batch = None
         for phase in self.method.phases():
             if phase.needs_data or batch is None:
@@ -386,8 +445,8 @@ class Trainer:
     def _sample_grid(self, logger: RunLogger | None) -> None:
         if not self.dist.is_main:
             return
-        images = self._sampling_method().decode(self.sample_latents)
-        grid = make_grid(images, ncol=8)
+        sampler = self._sampling_method()
+        grid = make_grid(sampler.preview(self.preview_inputs), ncol=sampler.preview_columns)
         save_png(grid, self.run_dir / "samples" / f"step-{self.step:08d}.png",
                  {"step": self.step, "model": self.cfg.model, "seed": self.cfg.seed})
         logger.image("samples", grid, self.step)

@@ -1,0 +1,137 @@
+"""Translating pictures with a trained CycleGAN, domain A -> B or B -> A.
+
+The generators are fully convolutional, so any square size that is a multiple of 4
+works; by default pictures are fitted to the size the model was trained at.
+
+Example::
+
+    from artforge.translate import load_translator, translate
+    model = load_translator("runs/cyclegan-20261129-120000")    # a run folder or its model/ export
+    paths = translate(model, ["photos/", "extra.jpg"], direction="a2b", out="out/paintings")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from artforge.data.images import BadImage, SkippedFile, load_image, print_to_stderr, scan_folder
+from artforge.data.sources import parse_color
+from artforge.errors import ArtforgeError
+from artforge.generate import _provenance, load_model
+from artforge.methods import Method
+from artforge.methods.cyclegan import DIRECTIONS
+from artforge.pictures import save_png, to_uint8
+
+MIN_SIZE = 8  # the generator's two stride-2 steps need at least 2×2 left for its residual blocks
+
+
+def load_translator(path: str | Path, device: str | torch.device = "cpu") -> Method:
+    """Load a CycleGAN export (a run folder or its ``model/``); other models are refused with a reason."""
+    model = load_model(path, device=device)
+    if not hasattr(model, "translate"):
+        raise ArtforgeError(f"{model.source_path} holds a {model.config.get('model', '?')} model, which samples "
+                            "pictures; translate needs a model trained with --model cyclegan")
+    return model
+
+
+def translation_size(model: Method, size: int | None = None) -> int:
+    """``size`` (default: the training size) rounded to the nearest multiple of 4 the generator accepts."""
+    wanted = int(model.config["image_size"]) if size is None else int(size)
+    rounded = 4 * round(wanted / 4)
+    if rounded < MIN_SIZE:
+        raise ArtforgeError(f"--size must be at least {MIN_SIZE} pixels (got {wanted})")
+    return rounded
+
+
+def collect_pictures(inputs: Iterable[str | Path]) -> tuple[list[Path], list[SkippedFile]]:
+    """Files named directly plus every candidate file under named folders (recursively, sorted)."""
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found, left_out = scan_folder(path)
+            files += found
+            skipped += left_out
+        elif path.is_file():
+            files.append(path)
+        else:
+            skipped.append(SkippedFile(str(item), "no such file or folder"))
+    return files, skipped
+
+
+def translate(model: Method, inputs: Iterable[str | Path], direction: str = "a2b", out: str | Path = "out/translated",
+              size: int | None = None, fit: str = "crop", background="white", batch: int = 8,
+              warn: Callable[[str], None] = print_to_stderr) -> list[Path]:
+    """Translate every usable picture in ``inputs`` (files or folders); write ``OUT/NAME-a2b.png``.
+
+    Pictures that cannot be read are skipped with a warning naming them; only when
+    none is usable is it an error.  Each PNG records the model, direction, size and
+    source file in its metadata.  Pictures are decoded ``batch`` at a time, so a
+    folder of any length needs little memory.
+    """
+    if direction not in DIRECTIONS:
+        raise ArtforgeError(f"--direction must be a2b or b2a (got {direction!r})")
+    size = translation_size(model, size)
+    inputs = list(inputs)
+    background = parse_color(background) if isinstance(background, str) else tuple(background)
+    files, skipped = collect_pictures(inputs)
+    for s in skipped:
+        warn(f"skipped {s.path}: {s.reason}")
+    written: list[Path] = []
+    taken: set[str] = set()
+    for start in range(0, len(files), batch):
+        pictures, sources = _decode(files[start:start + batch], size, fit, background, skipped, warn)
+        if pictures:
+            written += _translate_and_save(model, pictures, sources, direction, size, Path(out), taken)
+    if not written:
+        raise ArtforgeError(_nothing_usable(inputs, skipped))
+    return written
+
+
+def _decode(paths: list[Path], size: int, fit: str, background: tuple, skipped: list[SkippedFile],
+            warn: Callable[[str], None]) -> tuple[list[np.ndarray], list[Path]]:
+    pictures, sources = [], []
+    for path in paths:
+        try:
+            pictures.append(load_image(path, size, fit, background))
+            sources.append(path)
+        except BadImage as exc:
+            skipped.append(SkippedFile(str(path), exc.reason))
+            warn(f"skipped {path}: {exc.reason}")
+    return pictures, sources
+
+
+def _translate_and_save(model: Method, pictures: list[np.ndarray], sources: list[Path], direction: str, size: int,
+                        out: Path, taken: set[str]) -> list[Path]:
+    device = next(model.nets["g_ab"].parameters()).device
+    x = torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0).to(device)
+    written = []
+    for source, picture in zip(sources, to_uint8(model.translate(x, direction))):
+        meta = _provenance(model, direction=direction, size=size, source_image=str(source))
+        written.append(save_png(Image.fromarray(picture), out / _unique_name(source, direction, taken), meta))
+    return written
+
+
+def _unique_name(source: Path, direction: str, taken: set[str]) -> str:
+    """``cat-a2b.png``; ``cat-a2b-2.png`` for a second ``cat.*`` (e.g. from another folder) in the same call."""
+    name, k = f"{source.stem}-{direction}.png", 1
+    while name in taken:
+        k += 1
+        name = f"{source.stem}-{direction}-{k}.png"
+    taken.add(name)
+    return name
+
+
+def _nothing_usable(inputs: Iterable[str | Path], skipped: list[SkippedFile]) -> str:
+    named = ", ".join(str(i) for i in inputs)
+    if not skipped:
+        return f"no picture to translate in {named} (the folders are empty)"
+    example = next((s for s in skipped if not s.reason.startswith("hidden")), skipped[0])
+    return (f"no usable picture to translate in {named}: {len(skipped)} skipped "
+            f"(e.g. {example.path}: {example.reason})")
