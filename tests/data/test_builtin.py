@@ -110,7 +110,7 @@ def test_glyphs_fall_back_to_pillow_font(tmp_path):
 
 
 def test_builtins_registry_has_uniform_signature():
-    assert set(BUILTINS) == {"shapes", "glyphs"}
+    assert set(BUILTINS) == {"shapes", "glyphs", "paintings"}
     for name, make in BUILTINS.items():
         images, captions = make(5, 16, 0)
         assert images.shape == (5, 16, 16, 3) and len(captions) == 5, name

@@ -36,7 +36,7 @@ def test_builtin_glyphs_source():
 
 
 def test_unknown_builtin_lists_known_ones():
-    with pytest.raises(DataError, match="known: builtin:glyphs, builtin:shapes"):
+    with pytest.raises(DataError, match="known: builtin:glyphs, builtin:paintings, builtin:shapes"):
         open_source("builtin:mnist", 32)
 
 

@@ -351,8 +351,16 @@ def _glyphs_builtin(n: int, size: int, seed: int) -> tuple[np.ndarray, list[str]
     return make_glyphs(size, seed, n)
 
 
+def _paintings_builtin(n: int, size: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    # Imported here: paintings.py is larger and only style transfer needs it.
+    from artforge.data.paintings import make_paintings_captioned
+
+    return make_paintings_captioned(n, size, seed)
+
+
 # Uniform signature for every built-in: (n, size, seed) -> (N x S x S x 3 uint8, captions).
 BUILTINS: dict[str, Callable[[int, int, int], tuple[np.ndarray, list[str]]]] = {
     "shapes": _shapes_builtin,
     "glyphs": _glyphs_builtin,
+    "paintings": _paintings_builtin,  # painterly style images (artforge.data.paintings)
 }
