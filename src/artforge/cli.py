@@ -63,9 +63,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg = config_for_resume(run_dir, overrides)
         train(cfg, resume=run_dir)
         return 0
-    if not args.source:
-        raise ArtforgeError("say what to train on: artforge train FOLDER (or builtin:shapes), or --resume RUN_DIR")
-    train(TrainConfig(source=args.source, **overrides))
+    if not args.source and not (args.domain_a or args.domain_b):
+        raise ArtforgeError("say what to train on: artforge train FOLDER (or builtin:shapes), "
+                            "--model cyclegan --domain-a A/ --domain-b B/, or --resume RUN_DIR")
+    train(TrainConfig(**({"source": args.source} if args.source else {}), **overrides))
     return 0
 
 
@@ -85,6 +86,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         paths = generate(model, args.n, args.seed, out, truncation=args.truncation, singles=not args.grid_only)
     for p in paths:
         print(p)
+    return 0
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from artforge.train.precision import resolve_device
+    from artforge.translate import load_translator, translate
+
+    model = load_translator(args.model, device=resolve_device(args.device))
+    paths = translate(model, args.images, direction=args.direction, out=Path(args.out), size=args.size,
+                      fit=args.fit, background=args.background)
+    print(f"translated {len(paths)} picture{'s' * (len(paths) != 1)} ({args.direction}) into {args.out}")
     return 0
 
 
@@ -150,7 +162,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from artforge.evaluate.report import write_report
 
-    print(f"open {write_report(args.run)}")
+    page = write_report(args.run, samples=args.samples, critic=not args.no_critic,
+                        memorization=not args.no_memorization)
+    print(f"open {page}")
     return 0
 
 
@@ -159,7 +173,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
     for name in list_models():
         family = get_family(name)
-        print(f"{name:12s} {family.method:5s} {family.description}")
+        print(f"{name:12s} {family.method:8s} {family.description}")
     return 0
 
 
@@ -169,6 +183,212 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     page = run_demo(Path(args.out))
     print(f"open {page}")
     return 0
+
+
+# ----------------------------------------------------------------------------- critic
+
+
+def _cmd_critic_train(args: argparse.Namespace) -> int:
+    from artforge.evaluate.critic import CriticConfig, train_critic
+    from artforge.evaluate.critic_data import load_rated
+
+    images, scores, paths, groups = load_rated(args.source)
+    print(f"{len(paths)} rated pictures from {args.source}")
+    cfg = CriticConfig(backbone=args.backbone, trained_on=str(args.source))
+    critic = train_critic(images, scores, cfg, folds=args.folds, groups=groups)
+    cv = critic.cfg.cv
+    print(f"{cv['folds']}-fold cross-validated: Spearman {cv['spearman']:.3f}, tier accuracy "
+          f"{cv['tier_accuracy']:.3f} (ridge λ={cv['ridge']:g})")
+    print(f"saved {critic.save(args.out)}; score with: artforge critic score FOLDER --critic {args.out}")
+    return 0
+
+
+def _cmd_critic_score(args: argparse.Namespace) -> int:
+    from artforge.evaluate.curate import critic_dir, load_critic, score_folder, write_csv, write_page
+
+    critic = load_critic(args.critic)
+    rows = score_folder(args.folder, critic)
+    out = Path(args.out or Path("out") / f"critic-{Path(args.folder).resolve().name}")
+    csv_path = write_csv(rows, args.csv or out / "scores.csv")
+    page = write_page(rows, out, f"{args.folder}: {len(rows)} pictures by critic score", critic)
+    for rank, row in enumerate(rows[: args.show], start=1):
+        print(f"{rank:4d}  {row['score']:5.2f}  {row['tier']:4s}  {row['path']}")
+    if len(rows) > args.show:
+        print(f"  … {len(rows) - args.show} more")
+    print(f"critic: {critic_dir(args.critic)}\ncsv: {csv_path}\nopen {page}")
+    return 0
+
+
+def _cmd_critic_rate(args: argparse.Namespace) -> int:
+    from artforge.evaluate.curate import rate
+
+    pairs = args.ratings
+    if len(pairs) % 2:
+        raise ArtforgeError("give pairs: artforge critic rate PICTURE SCORE [PICTURE SCORE ...]")
+    try:
+        scores = [float(s) for s in pairs[1::2]]
+    except ValueError:
+        raise ArtforgeError("scores are numbers from 0 to 10: artforge critic rate PICTURE SCORE ...") from None
+    critic, where = rate(pairs[0::2], scores, args.critic)
+    print(f"learned {len(scores)} rating(s); this critic has learned {critic.cfg.n_ratings} in all; saved in {where}")
+    return 0
+
+
+def _cmd_curate(args: argparse.Namespace) -> int:
+    from artforge.evaluate.curate import curate, load_critic
+
+    rows = curate(args.folder, args.top, args.out, load_critic(args.critic))
+    print(f"copied the best {len(rows)} to {args.out} (scores {rows[0]['score']:.2f} … {rows[-1]['score']:.2f}; "
+          f"list in {Path(args.out) / 'scores.csv'})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- style
+
+
+def _csv(kind=str):
+    """argparse type for comma-separated lists: "relu1_1,relu2_1" -> ("relu1_1", "relu2_1")."""
+    def parse(text: str):
+        try:
+            return tuple(kind(part.strip()) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}")
+    return parse
+
+
+# Flags of `artforge style` that map one-to-one onto GatysConfig fields (None = the config's default).
+_STYLE_FIELDS = ("content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
+                 "style_blend_weights", "init", "optimizer", "learning_rate", "iterations", "image_size",
+                 "style_scale", "original_colors", "alpha", "alpha_mode", "seed", "save_every", "backbone", "tile",
+                 "tile_size")
+
+
+def _cmd_style(args: argparse.Namespace) -> int:
+    from artforge.style.gatys import GatysConfig
+    from artforge.style.run import run_style
+    from artforge.train.precision import resolve_device
+
+    overrides = {k: getattr(args, k) for k in _STYLE_FIELDS if getattr(args, k) is not None}
+    config = GatysConfig(**overrides, device=str(resolve_device(args.device)), progress=not args.no_progress)
+    summary = run_style(args.content, args.styles, args.out, config, mask_path=args.mask, fast=args.fast,
+                        adain_path=args.adain, report=args.report)
+    if summary["stopped_early"]:
+        print(f"artforge: warning: {summary['stopped_early']}", file=sys.stderr)
+    print(f"{summary['out']} ({summary['size'][1]}x{summary['size'][0]}, {summary['seconds']:.1f} s)")
+    if "scores" in summary:
+        from artforge.style.quality import format_scores
+
+        print(format_scores(summary["scores"]))
+    return 0
+
+
+# `artforge style ACTION ...` for actions other than stylising a picture (e.g. train-adain): each
+# action is its own hidden command "style-ACTION" (add it with _add_style_action); main() rewrites
+# ["style", ACTION, ...] to ["style-ACTION", ...], so `style CONTENT STYLE...` keeps its positionals.
+STYLE_ACTIONS: set[str] = set()
+
+
+def _add_style_action(sub, action: str, **kwargs) -> argparse.ArgumentParser:
+    STYLE_ACTIONS.add(action)
+    return sub.add_parser(f"style-{action}", prog=f"artforge style {action}", **kwargs)
+
+
+def _route_style_action(argv: list[str]) -> list[str]:
+    if len(argv) >= 2 and argv[0] == "style" and argv[1] in STYLE_ACTIONS:
+        return [f"style-{argv[1]}", *argv[2:]]
+    return argv
+
+
+def _cmd_style_train_adain(args: argparse.Namespace) -> int:
+    from artforge.style.adain import train_adain
+
+    out = train_adain(args.content, args.style, args.out, steps=args.steps, batch=args.batch, size=args.size,
+                      crop=args.crop, lr=args.lr, style_weight=args.style_weight,
+                      identity_weight=args.identity_weight, encoder=args.encoder, width=args.width,
+                      device=args.device, seed=args.seed, save_every=args.save_every)
+    print(f"decoder in {out}; use it with: artforge style PHOTO STYLE --fast --adain {out} -o out.png")
+    return 0
+
+
+def _add_train_adain_parser(sub) -> None:
+    from artforge.style.adain import DEFAULT_ENCODER, ENCODERS
+
+    q = _add_style_action(sub, "train-adain", description="Train a fast-style (AdaIN) decoder. Example:\n"
+                          "  artforge style train-adain --content my_photos/ --style my_paintings/ --out my-adain\n"
+                          "Run the same command again to continue an interrupted run (or train further with a "
+                          "larger --steps).", formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("--content", nargs="+", required=True, help="folders (or builtin:NAME) of content pictures")
+    q.add_argument("--style", nargs="+", required=True, help="folders (or builtin:paintings) of style pictures")
+    q.add_argument("--out", required=True, help="folder for the decoder (and its resumable state)")
+    q.add_argument("--steps", type=int, default=5000, help="training steps (default 5000)")
+    q.add_argument("--batch", type=int, default=8, help="content/style pairs per step (default 8, the paper's)")
+    q.add_argument("--size", type=int, default=256, help="pictures are loaded at this size (default 256)")
+    q.add_argument("--crop", type=int, default=None, help="random crop size (default size/2)")
+    q.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    q.add_argument("--style-weight", type=float, default=10.0, help="λ of the style loss (default 10)")
+    q.add_argument("--identity-weight", type=float, default=5.0,
+                   help="pixel identity loss (Park & Lee 2019), 0 = the paper's objective (default 5)")
+    q.add_argument("--encoder", default=DEFAULT_ENCODER, choices=sorted(ENCODERS))
+    q.add_argument("--width", type=float, default=0.5, help="decoder width; 1 = the paper's (default 0.5)")
+    q.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, mps")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--save-every", type=int, default=200, help="save the resumable state every N steps")
+    q.set_defaults(func=_cmd_style_train_adain)
+
+
+def _add_style_parser(sub) -> None:
+    from artforge.style.gatys import STYLE_BACKBONES, GatysConfig
+
+    d = GatysConfig()
+    p = sub.add_parser("style", help="neural style transfer: a photo painted in the style of one or more pictures",
+                       description="Gatys et al. style transfer (neural-style's controls), or --fast AdaIN. Examples:\n"
+                       "  artforge style photo.jpg starry.jpg -o out.png --image-size 384\n"
+                       "  artforge style photo.jpg a.jpg b.jpg --style-blend-weights 3,1 --original-colors -o out.png\n"
+                       "  artforge style photo.jpg a.jpg b.jpg --mask sky.png -o out.png   (white = a, rest = b)\n"
+                       "  artforge style big.jpg starry.jpg --image-size 2048 --tile-size 512 -o big.png\n"
+                       "Large pictures are done coarse-to-fine, in overlapping tiles above --tile-size.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("content", help="the picture to repaint")
+    p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
+    p.add_argument("-o", "--out", default="out/style.png", help="output PNG (default out/style.png)")
+    g = p.add_argument_group("loss")
+    g.add_argument("--content-weight", type=float, help="content loss weight (default: the backbone's)")
+    g.add_argument("--style-weight", type=float, help="style loss weight (default: the backbone's)")
+    g.add_argument("--tv-weight", type=float, help="total-variation weight (default: the backbone's)")
+    g.add_argument("--content-layers", type=_csv(), help="comma-separated tap names (default: the backbone's)")
+    g.add_argument("--style-layers", type=_csv(), help="comma-separated tap names (default: the backbone's)")
+    g.add_argument("--style-blend-weights", type=_csv(float), help="one weight per style picture, e.g. 3,1")
+    g.add_argument("--backbone", help=f"feature network: {', '.join(sorted(STYLE_BACKBONES))} "
+                   f"(default {d.backbone})")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--init", help="content (default), random, or a picture file to start from")
+    g.add_argument("--optimizer", choices=["lbfgs", "adam"], help="default lbfgs")
+    g.add_argument("--learning-rate", type=float, help="adam step size (default 0.02); lbfgs: 1")
+    g.add_argument("--iterations", type=int, help=f"default {d.iterations}")
+    g.add_argument("--image-size", type=int, help=f"long side of the output in pixels (default {d.image_size})")
+    g.add_argument("--style-scale", type=float, help="style picture size relative to the output (default 1)")
+    g.add_argument("--seed", type=int, help="for --init random (default 0)")
+    g.add_argument("--save-every", type=int, help="write OUT-NNNNN.png every N iterations (default: never)")
+    g.add_argument("--tile", action=argparse.BooleanOptionalAction, default=None,
+                   help="tiles for large pictures (default: above --tile-size); --no-tile optimises in one piece")
+    g.add_argument("--tile-size", type=int, help=f"tile side in pixels (default {d.tile_size})")
+    g.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("look")
+    g.add_argument("--original-colors", nargs="?", const="luminance", choices=["luminance", "histogram"],
+                   help="keep the content's colours: luminance (style only the luminance; the default when "
+                   "given alone) or histogram (recolour the style pictures first)")
+    g.add_argument("--alpha", type=float, help="0 = content … 1 = full style (default 1)")
+    g.add_argument("--alpha-mode", choices=["feature", "pixel"],
+                   help="feature: interpolate the style targets (default); pixel: blend the pictures, "
+                   "x = (1-alpha)·content + alpha·stylised (the seed article's formula)")
+    g.add_argument("--mask", help="PNG: white gets style 1, the rest style 2 (or stays content with one style)")
+    g = p.add_argument_group("fast and report")
+    g.add_argument("--fast", action="store_true", help="AdaIN: one forward pass instead of an optimisation")
+    g.add_argument("--adain", help="with --fast: an AdaIN model folder (default: the shipped decoder)")
+    g.add_argument("--report", action="store_true",
+                   help="print content and style distances (on another network) next to the trivial outputs")
+    p.set_defaults(func=_cmd_style)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -184,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a generative model. Examples:\n"
                        "  artforge train my_pictures/ --model dcgan --size 64 --steps 5000\n"
                        "  artforge train builtin:shapes --model vae --size 32\n"
+                       "  artforge train --model cyclegan --domain-a horses/ --domain-b zebras/ --size 128\n"
                        "  artforge train --resume latest\n"
                        "  torchrun --nproc-per-node 4 -m artforge train my_pictures/ --batch 256",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -210,6 +431,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=int, default=24, help="frames per second (default 24)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("translate", help="translate pictures between the two domains of a trained cyclegan",
+                       description="Examples:\n"
+                       "  artforge translate runs/cyclegan-X --direction a2b photos/ -o out/paintings\n"
+                       "  artforge translate runs/cyclegan-X --direction b2a a.png b.jpg -o out/ --size 512",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a cyclegan run folder or its model/ export")
+    p.add_argument("images", nargs="+", metavar="IMAGES", help="picture files and/or folders (read recursively)")
+    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"],
+                   help="a2b: domain A pictures in B's style; b2a: the reverse (default a2b)")
+    p.add_argument("-o", "--out", default="out/translated", help="output folder (default out/translated)")
+    p.add_argument("--size", type=int, default=None,
+                   help="square size to translate at, rounded to a multiple of 4 (default: the training size)")
+    p.add_argument("--fit", default="crop", choices=["crop", "pad", "stretch"], help="non-square pictures")
+    p.add_argument("--background", default="white", help="colour under transparency and padding")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.set_defaults(func=_cmd_translate)
 
     p = sub.add_parser("data", help="inspect or prepare a folder of pictures")
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -244,7 +482,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="an HTML page about a run: loss/metric curves, sample grids, config")
     p.add_argument("run", help="a run folder made by artforge train")
+    p.add_argument("--samples", type=int, default=64,
+                   help="pictures drawn from the model for the memorisation check and critic scores (default 64)")
+    p.add_argument("--no-critic", action="store_true", help="skip the critic's score distribution")
+    p.add_argument("--no-memorization", action="store_true", help="skip the memorisation check")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("critic", help="score pictures 0–10 (high / mid / low), train a critic, teach it ratings")
+    critic_sub = p.add_subparsers(dest="critic_command", required=True, metavar="ACTION")
+    q = critic_sub.add_parser("train", help="train a critic from high/ mid/ low/ subfolders or a CSV of image,score",
+                              description="Example: artforge critic train my_ratings/ --out my-critic")
+    q.add_argument("source", help="a folder with high/ mid/ low/ subfolders, or a CSV with columns image,score[,group]")
+    q.add_argument("--out", required=True, help="folder for the trained critic")
+    q.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    q.add_argument("--backbone", default="effnet-lite0", help="feature network (default effnet-lite0)")
+    q.set_defaults(func=_cmd_critic_train)
+    q = critic_sub.add_parser("score", help="score every picture in a folder: CSV + HTML page sorted by score")
+    q.add_argument("folder")
+    q.add_argument("--critic", help="a critic folder (default: yours if you have rated pictures, else the shipped one)")
+    q.add_argument("--csv", help="where to write the CSV (default OUT/scores.csv)")
+    q.add_argument("-o", "--out", help="folder for the HTML page and thumbnails (default out/critic-FOLDERNAME)")
+    q.add_argument("--show", type=int, default=10, help="how many of the best to print (default 10)")
+    q.set_defaults(func=_cmd_critic_score)
+    q = critic_sub.add_parser("rate", help="teach the critic your ratings (0–10); it learns at once, no retraining",
+                              description="Example: artforge critic rate a.png 9 b.png 2")
+    q.add_argument("ratings", nargs="+", metavar="PICTURE SCORE")
+    q.add_argument("--critic", help="the critic folder to update (default: your own critic)")
+    q.set_defaults(func=_cmd_critic_rate)
+
+    p = sub.add_parser("curate", help="copy the critic's best pictures of a folder",
+                       description="Example: artforge curate generated/ --top 20 -o picks/")
+    p.add_argument("folder")
+    p.add_argument("--top", type=int, default=20, help="how many to copy (default 20)")
+    p.add_argument("-o", "--out", required=True, help="folder to copy them into (as RANK-NAME)")
+    p.add_argument("--critic", help="a critic folder (default: yours if you have rated pictures, else the shipped one)")
+    p.set_defaults(func=_cmd_curate)
+
+    _add_style_parser(sub)
+    _add_train_adain_parser(sub)
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(func=_cmd_models)
@@ -256,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_route_style_action(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except ArtforgeError as exc:

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from PIL import Image
 
 from artforge import __version__
 from artforge.data.sources import open_source
 from artforge.fileio import atomic_write_bytes
 from artforge.generate import DEFAULT_MODEL, generate, interpolate, load_model
-from artforge.pictures import make_grid, save_png
+from artforge.pictures import make_grid, save_png, to_uint8
 
 
 def run_demo(out: Path, seed: int = 0) -> Path:
@@ -33,12 +35,46 @@ def run_demo(out: Path, seed: int = 0) -> Path:
     real = open_source(cfg.get("source", "builtin:shapes"), cfg["image_size"], n_builtin=64, seed=1234, progress=False)
     real_grid = save_png(make_grid(real.images.float() / 127.5 - 1), out / "training-examples.png")
     captions = real.captions[:8]
-    page = _page(grid, truncated, walk, real_grid, captions, cfg, out, time.perf_counter() - started)
+    styled = _stylised(out / "style")
+    page = _page(grid, truncated, walk, real_grid, captions, cfg, out, time.perf_counter() - started, styled)
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"
 
 
-def _page(grid, truncated, walk, real_grid, captions, cfg, out: Path, seconds: float) -> str:
+def _demo_photo(side: int) -> tuple[torch.Tensor, str]:
+    """scikit-image's astronaut (installed with the test extras); without it, a built-in landscape."""
+    try:
+        from skimage import data
+
+        photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1)[None].float() / 127.5 - 1
+        what = "scikit-image's astronaut photo"
+    except ImportError:
+        photo = open_source("builtin:shapes", side, n_builtin=5, seed=3, progress=False).images[4:5].float() / 127.5 - 1
+        what = "a built-in picture (install scikit-image for the photo)"
+    return F.interpolate(photo, size=(side, side), mode="area"), what
+
+
+def _stylised(out: Path, side: int = 256) -> list[tuple[Path, str]]:
+    """A photo in a procedural painting's style: fast AdaIN (α 0.5 / 1, original colours) and Gatys."""
+    from artforge.data.paintings import make_paintings
+    from artforge.style.adain import load_adain, stylize_fast
+    from artforge.style.gatys import GatysConfig, stylize
+
+    photo, what = _demo_photo(side)
+    style = make_paintings(1, side, seed=5).float() / 127.5 - 1
+    adain = load_adain()
+    shots = [(photo, f"content: {what}"), (style, "style: <code>builtin:paintings</code> (procedural, made here)"),
+             (stylize_fast(adain, photo, [style]), "fast (AdaIN), α 1: <code>artforge style PHOTO STYLE --fast</code>"),
+             (stylize_fast(adain, photo, [style], alpha=0.5), "fast, <code>--alpha 0.5</code>"),
+             (stylize_fast(adain, photo, [style], preserve_color=True), "fast, <code>--original-colors</code>"),
+             (stylize(photo, [style], GatysConfig(image_size=side, iterations=60, progress=False)).image,
+              "Gatys optimisation, 60 L-BFGS iterations: <code>artforge style PHOTO STYLE</code>")]
+    return [(save_png(Image.fromarray(to_uint8(image.float().cpu())[0]), out / f"{i}.png"), text)
+            for i, (image, text) in enumerate(shots)]
+
+
+def _page(grid, truncated, walk, real_grid, captions, cfg, out: Path, seconds: float,
+          styled: list[tuple[Path, str]]) -> str:
     rel = lambda p: html.escape(Path(p).relative_to(out).as_posix())  # noqa: E731
     video = next((p for p in walk if p.suffix == ".mp4"), None)
     gif = next(p for p in walk if p.suffix == ".gif")
@@ -61,6 +97,8 @@ Made in {seconds:.1f} s by artforge {__version__} with torch {torch.__version__}
 {f'· <a href="{rel(video)}">MP4</a>' if video else ''}</figcaption></figure>
 <figure><img src="{rel(truncated)}" width="256"><figcaption>truncation 1.0: fewer odd ones, less variety</figcaption></figure>
 <figure><img src="{rel(real_grid)}" width="256"><figcaption>training pictures for comparison, e.g.<ul>{caption_list}</ul></figcaption></figure>
+<h2>Style transfer</h2>
+{"".join(f'<figure><img src="{rel(p)}" width="256"><figcaption>{text}</figcaption></figure>' for p, text in styled)}
 <h2>Model</h2><pre>{details}</pre>
 <p>Next: <code>artforge train YOUR_FOLDER --model dcgan --steps 5000</code>, then <code>artforge generate runs/…</code>.</p>
 </body></html>
