@@ -208,6 +208,19 @@ def load_image(
 def _decode_file(path: Path, size: int, fit: str, background: tuple, max_pixels) -> tuple[np.ndarray, dict]:
     """Decode ``path``; return (array, {"format", "mode", "size"}) or raise BadImage."""
     _check_fit(fit)
+    rgb, meta = decode_rgb(path, background, max_pixels, draft_size=size, fit=fit)
+    out = _fit(rgb, size, fit, background)
+    return np.asarray(out, dtype=np.uint8).copy(), meta
+
+
+def decode_rgb(path, background=(255, 255, 255), max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               draft_size: int | None = None, fit: str = "crop") -> tuple[Image.Image, dict]:
+    """One file as an RGB Pillow image through the robust path (EXIF, ICC, alpha, 16-bit, bomb check).
+
+    Full resolution unless ``draft_size`` lets JPEG decoding shrink it for a later resize to that
+    size.  Returns (image, {"format", "mode", "size"}); raises :class:`BadImage` with a short reason.
+    """
+    path = Path(path)
     _sniff(path)
     with _PIXEL_LIMIT_LOCK:
         saved_limit = Image.MAX_IMAGE_PIXELS
@@ -218,11 +231,13 @@ def _decode_file(path: Path, size: int, fit: str, background: tuple, max_pixels)
                 # Pillow re-checks the limit when seeking/loading some formats (GIF
                 # frames, ICO, TIFF pages): keep it at the user's limit for that.
                 Image.MAX_IMAGE_PIXELS = max_pixels
-                rgb = _load_rgb(im, size, fit, background)
+                # without a draft size, a huge one turns the JPEG draft shortcut off
+                rgb = _load_rgb(im, draft_size or 1 << 16, fit, tuple(background))
+                if rgb is im:  # the file closes with the block: keep a detached copy
+                    rgb = rgb.copy()
         finally:
             Image.MAX_IMAGE_PIXELS = saved_limit
-    out = _fit(rgb, size, fit, background)
-    return np.asarray(out, dtype=np.uint8).copy(), meta
+    return rgb, meta
 
 
 def _check_fit(fit: str) -> None:

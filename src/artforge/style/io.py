@@ -26,25 +26,15 @@ from artforge.errors import ArtforgeError
 
 def _decode(path: Path, background=(255, 255, 255)) -> Image.Image:
     """Full-resolution RGB through artforge's robust decoder, or an ArtforgeError naming the file."""
-    from artforge.data import images as decoder  # the private helpers are the shared decoding path
+    from artforge.data.images import BadImage, decode_rgb
 
     if not path.exists():
         raise ArtforgeError(f"no such file: {path}")
     if path.is_dir():
         raise ArtforgeError(f"{path} is a folder; give a picture file")
     try:
-        decoder._sniff(path)
-        with decoder._PIXEL_LIMIT_LOCK:
-            saved = Image.MAX_IMAGE_PIXELS
-            try:
-                im = decoder._open(path, decoder.DEFAULT_MAX_PIXELS)
-                with im:
-                    Image.MAX_IMAGE_PIXELS = decoder.DEFAULT_MAX_PIXELS
-                    # a huge size turns the JPEG draft shortcut off: style transfer resizes later, itself
-                    return decoder._load_rgb(im, 1 << 16, "crop", background).copy()
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-    except decoder.BadImage as exc:
+        return decode_rgb(path, background)[0]
+    except BadImage as exc:
         raise ArtforgeError(f"cannot use {path}: {exc.reason}") from None
 
 
