@@ -482,6 +482,28 @@ def finish(image: torch.Tensor, content: torch.Tensor, config: GatysConfig) -> t
     return image.clamp(-1, 1)
 
 
+def keep_unstyled_region(image: torch.Tensor, content: torch.Tensor, mask: torch.Tensor | None,
+                         n_styles: int) -> torch.Tensor:
+    """One style and a mask: the black region stays the content picture, exactly.
+
+    Masked Gram matrices only steer the statistics; deep layers see across the mask's edge,
+    so without this the unstyled side still drifts (about a quarter as much as the styled
+    side, measured at 96 px).  The mask is feathered over ~1.5 % of the picture so the
+    border shows no seam.
+    """
+    if mask is None or n_styles != 1:
+        return image
+    sigma = max(1.0, 0.015 * max(image.shape[-2:]))
+    radius = int(3 * sigma)
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=image.device)
+    g = torch.exp(-t**2 / (2 * sigma**2))
+    g = (g / g.sum()).view(1, 1, 1, -1)
+    soft = F.interpolate(mask.to(image), size=image.shape[-2:], mode="bilinear", align_corners=False)
+    soft = F.pad(soft, (radius, radius, radius, radius), mode="replicate")
+    soft = F.conv2d(F.conv2d(soft, g), g.transpose(-1, -2)).clamp(0, 1)
+    return soft * image + (1 - soft) * content.to(image)
+
+
 def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], config: GatysConfig | None = None,
             mask: torch.Tensor | None = None, callback: Callable[[int, torch.Tensor], None] | None = None
             ) -> StyleResult:
@@ -502,11 +524,13 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gatys
     if config.tile or (config.tile is None and max(content.shape[-2:]) > config.tile_size):
         from artforge.style.tiling import stylize_large
 
-        return stylize_large(content, styles, config, mask, callback)
+        result = stylize_large(content, styles, config, mask, callback)
+        result.image = keep_unstyled_region(result.image, content, mask, len(styles))
+        return result
     objective = StyleObjective(config)
     styles = prepare_styles(content, styles, config)
     targets = make_targets(objective, content, styles, config, mask)
     post = (lambda step, img: callback(step, finish(img, content, config))) if callback else None
     result = optimize(initial_image(content, config), objective, targets, config, post)
-    result.image = finish(result.image, content, config)
+    result.image = keep_unstyled_region(finish(result.image, content, config), content, mask, len(styles))
     return result

@@ -20,7 +20,7 @@ from typing import Sequence
 import torch
 
 from artforge.errors import ArtforgeError
-from artforge.style.gatys import GatysConfig, StyleResult, finish, stylize
+from artforge.style.gatys import GatysConfig, StyleResult, finish, keep_unstyled_region, stylize
 from artforge.style.io import read_image, read_mask, write_image
 
 
@@ -80,7 +80,8 @@ def _run_fast(content: torch.Tensor, styles, config: GatysConfig, mask, adain_pa
                          preserve_color=config.original_colors == "histogram",
                          mask=None if mask is None else mask[0, 0])
     # Luminance-only colours and the pixel-mode blend are the same post-processing as for Gatys.
-    return StyleResult(finish(image.float(), content.to(image.device), config)), model.encoder_name
+    image = finish(image.float(), content.to(image.device), config)
+    return StyleResult(keep_unstyled_region(image, content, mask, len(styles))), model.encoder_name
 
 
 def _metadata(content_path, style_paths, mask_path, config: GatysConfig, fast: bool) -> dict:
