@@ -36,7 +36,8 @@ def run_demo(out: Path, seed: int = 0) -> Path:
     real_grid = save_png(make_grid(real.images.float() / 127.5 - 1), out / "training-examples.png")
     captions = real.captions[:8]
     styled = _stylised(out / "style")
-    page = _page(grid, truncated, walk, real_grid, captions, cfg, out, time.perf_counter() - started, styled)
+    picks = _critic_picks(model, seed, out / "critic")
+    page = _page(grid, truncated, walk, real_grid, captions, cfg, out, time.perf_counter() - started, styled, picks)
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"
 
@@ -73,8 +74,24 @@ def _stylised(out: Path, side: int = 256) -> list[tuple[Path, str]]:
             for i, (image, text) in enumerate(shots)]
 
 
+def _critic_picks(model, seed: int, out: Path, n: int = 64, show: int = 8) -> list[tuple[Path, str]]:
+    """The shipped critic's best and worst of the grid's samples (the same seed, so the same pictures)."""
+    from artforge.evaluate.critic import tier_of
+    from artforge.evaluate.curate import DEFAULT_CRITIC, load_critic
+
+    images = model.sample(n, generator=torch.Generator().manual_seed(seed))
+    scores = load_critic(DEFAULT_CRITIC).score(images)
+    order = scores.argsort(descending=True)
+    shown = []
+    for label, idx in (("best", order[:show]), ("worst", order.flip(0)[:show])):
+        grid = save_png(make_grid(images[idx], ncol=show), out / f"{label}.png")
+        facts = ", ".join(f"{float(scores[i]):.1f} ({tier_of(float(scores[i]))})" for i in idx)
+        shown.append((grid, f"the critic's {label} {show} of the {n} samples: {facts}"))
+    return shown
+
+
 def _page(grid, truncated, walk, real_grid, captions, cfg, out: Path, seconds: float,
-          styled: list[tuple[Path, str]]) -> str:
+          styled: list[tuple[Path, str]], picks: list[tuple[Path, str]]) -> str:
     rel = lambda p: html.escape(Path(p).relative_to(out).as_posix())  # noqa: E731
     video = next((p for p in walk if p.suffix == ".mp4"), None)
     gif = next(p for p in walk if p.suffix == ".gif")
@@ -97,6 +114,10 @@ Made in {seconds:.1f} s by artforge {__version__} with torch {torch.__version__}
 {f'· <a href="{rel(video)}">MP4</a>' if video else ''}</figcaption></figure>
 <figure><img src="{rel(truncated)}" width="256"><figcaption>truncation 1.0: fewer odd ones, less variety</figcaption></figure>
 <figure><img src="{rel(real_grid)}" width="256"><figcaption>training pictures for comparison, e.g.<ul>{caption_list}</ul></figcaption></figure>
+<h2>The critic's picks</h2>
+{"".join(f'<figure><img src="{rel(p)}" width="512"><figcaption>{html.escape(text)}</figcaption></figure>' for p, text in picks)}
+<p>Scored by the shipped critic (technical condition: sharpness, noise, contrast, colour — not taste):
+<code>artforge curate FOLDER --top 20 -o picks/</code>; teach it yours with <code>artforge critic rate</code>.</p>
 <h2>Style transfer</h2>
 {"".join(f'<figure><img src="{rel(p)}" width="256"><figcaption>{text}</figcaption></figure>' for p, text in styled)}
 <h2>Model</h2><pre>{details}</pre>
