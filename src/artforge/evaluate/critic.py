@@ -19,13 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
 from artforge.errors import ArtforgeError
 from artforge.backbones import create_backbone
-from artforge.evaluate.evaluate import to_unit
+from artforge.evaluate.evaluate import features_at_size
 from artforge.evaluate.measures import MEASURES, compute_measures
 from artforge.fileio import atomic_write, atomic_write_bytes
 
@@ -73,10 +72,7 @@ def backbone_inputs(images: torch.Tensor, cfg: CriticConfig, batch_size: int = 3
     """
     net = create_backbone(cfg.backbone)
     rows = []
-    for chunk in images.split(batch_size):
-        x = F.interpolate(to_unit(chunk), size=(cfg.feature_size,) * 2, mode="bilinear", antialias=True,
-                          align_corners=False)
-        taps = net.features(x, layers=tuple(cfg.layers))
+    for taps in features_at_size(net, images, cfg.feature_size, tuple(cfg.layers), batch_size):
         parts = []
         for name in cfg.layers:
             t = taps[name].float()

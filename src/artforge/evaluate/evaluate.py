@@ -46,14 +46,17 @@ def extract_features(images: torch.Tensor, backbone: str = "effnet-lite0", layer
         except (OSError, ValueError):
             pass  # damaged cache entry: recompute
     net = create_backbone(backbone)
-    feats = []
-    for chunk in images.split(batch_size):
-        x = F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        feats.append(net.features(x, layers=(layer,))[layer].flatten(1))
-    out = torch.cat(feats)
+    out = torch.cat([taps[layer].flatten(1) for taps in features_at_size(net, images, size, (layer,), batch_size)])
     if cache:
         atomic_save_npy(path, out.numpy())
     return out
+
+
+def features_at_size(net, images: torch.Tensor, size: int, layers: tuple[str, ...], batch_size: int = 32):
+    """Yield ``net``'s taps for each batch of ``images`` resized (antialiased) to ``size`` × ``size``."""
+    for chunk in images.split(batch_size):  # converted per batch: a float copy of all would be 4× the uint8 set
+        x = F.interpolate(to_unit(chunk), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        yield net.features(x, layers=layers)
 
 
 def nearest(query: torch.Tensor, ref: torch.Tensor, exclude_self: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,8 +31,9 @@ WORK_SIZE = 256  # pictures are resized to this short side so sharpness & co. co
 
 def _to_unit01(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] or float [-1, 1] N×3×H×W -> float [0, 1]."""
-    x = images.float() / 255 if images.dtype == torch.uint8 else (images.float() + 1) / 2
-    return x.clamp(0, 1)
+    from artforge.evaluate.evaluate import to_unit
+
+    return ((to_unit(images) + 1) / 2).clamp(0, 1)
 
 
 def _working_size(x: torch.Tensor) -> torch.Tensor:

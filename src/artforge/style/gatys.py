@@ -275,8 +275,8 @@ class StyleObjective:
     def loss(self, x: torch.Tensor, targets: Targets) -> tuple[torch.Tensor, dict[str, float]]:
         """Weighted total loss and its parts, for the picture being optimised."""
         feats = self.features(x, grad=True)
-        c = _mean([_relative(feats[k], targets.content[k]) for k in self.content_layers])
-        s = _mean([_relative(gram(feats[k], _region_mask(r, feats[k])), r.grams[k])
+        c = _mean([relative_error(feats[k], targets.content[k]) for k in self.content_layers])
+        s = _mean([relative_error(gram(feats[k], _region_mask(r, feats[k])), r.grams[k])
                    for r in targets.regions for k in self.style_layers])
         tv = tv_loss(x)
         wc, ws, wtv = self.weights
@@ -289,7 +289,7 @@ def _region_mask(region: Region, features: torch.Tensor) -> torch.Tensor | None:
     return None if region.mask is None else layer_mask(region.mask, features)
 
 
-def _relative(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def relative_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """||value − target||² / ||target||²: scale-free, so weights carry over between backbones."""
     return (value - target).square().sum() / target.square().sum().clamp_min(1e-12)
 

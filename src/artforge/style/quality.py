@@ -27,7 +27,7 @@ from typing import Sequence
 
 import torch
 
-from artforge.style.gatys import blend_weights, get_style_backbone, gram, load_backbone
+from artforge.style.gatys import blend_weights, get_style_backbone, gram, load_backbone, relative_error
 from artforge.style.io import fit_long_side, resize
 
 # Measure on a network of another family than the one optimised (VGG <-> EfficientNet).
@@ -61,20 +61,16 @@ class Judge:
                 if k in self.style_layers}
 
 
-def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).square().sum() / b.square().sum().clamp_min(1e-12))
-
-
 def content_distance(judge: Judge, image: torch.Tensor, content: torch.Tensor) -> float:
     """Mean relative feature error to the content picture (same size as ``image``)."""
     fx, fc = judge.features(image), judge.features(content)
-    return sum(_rel(fx[k], fc[k]) for k in judge.content_layers) / len(judge.content_layers)
+    return sum(float(relative_error(fx[k], fc[k])) for k in judge.content_layers) / len(judge.content_layers)
 
 
 def style_distances(judge: Judge, image: torch.Tensor, target: dict) -> tuple[float, float]:
     """(Gram distance, mean/std distance) of ``image`` to the target statistics of :meth:`Judge.style_stats`."""
     stats = judge.style_stats(image)
-    grams = [_rel(stats[k][0], target[k][0]) for k in judge.style_layers]
+    grams = [float(relative_error(stats[k][0], target[k][0])) for k in judge.style_layers]
     moments = [float(((stats[k][1] - target[k][1]).square().sum() + (stats[k][2] - target[k][2]).square().sum())
                      / (target[k][1].square().sum() + target[k][2].square().sum()).clamp_min(1e-12))
                for k in judge.style_layers]
