@@ -38,7 +38,7 @@ if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
 from artforge.backbones import create_backbone  # noqa: E402
-from artforge.pictures import make_grid, save_png  # noqa: E402
+from artforge.pictures import make_grid, save_png, to_unit  # noqa: E402
 from artforge.style.adain import channel_stats, load_adain, stylize_fast  # noqa: E402
 
 CONTENT = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png")
@@ -50,8 +50,8 @@ def to_tensor(image: Image.Image, size: int) -> torch.Tensor:
     w, h = image.size
     side = min(w, h)
     image = image.crop(((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2))
-    array = np.asarray(image.convert("RGB").resize((size, size), Image.LANCZOS), dtype=np.float32)
-    return torch.from_numpy(array).permute(2, 0, 1)[None] / 127.5 - 1
+    array = np.array(image.convert("RGB").resize((size, size), Image.LANCZOS), dtype=np.uint8)
+    return to_unit(torch.from_numpy(array).permute(2, 0, 1)[None])
 
 
 def content_images(size: int) -> list[torch.Tensor]:
@@ -64,7 +64,7 @@ def style_images(source: str, n: int, size: int) -> list[torch.Tensor]:
     from artforge.data.sources import open_source
 
     found = open_source(source, size, n_builtin=n, seed=99, progress=False)
-    return [img[None].float() / 127.5 - 1 for img in found.images[:n]]
+    return [to_unit(img[None]) for img in found.images[:n]]
 
 
 def style_distance(judge, taps, output: torch.Tensor, style: torch.Tensor) -> float:

@@ -75,10 +75,11 @@ def feature_speed(name: str, size: int, reps: int) -> float:
 
 def gatys_seconds(backbone: str, size: int, iterations: int, reps: int) -> float:
     from artforge.data.paintings import make_paintings
+    from artforge.pictures import to_unit
     from artforge.style.gatys import GatysConfig, stylize
 
     content = torch.rand(1, 3, size, size, device="cuda") * 2 - 1
-    style = torch.as_tensor(make_paintings(1, size, seed=0)).float().div(127.5).sub(1).to("cuda")
+    style = to_unit(torch.as_tensor(make_paintings(1, size, seed=0)).to("cuda"))
     cfg = GatysConfig(backbone=backbone, image_size=size, iterations=iterations, device="cuda", progress=False)
     return timed(lambda: stylize(content, [style], cfg), reps, warmup=0)
 

@@ -32,6 +32,7 @@ if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
 from artforge.style.gatys import GatysConfig, stylize  # noqa: E402
+from artforge.pictures import to_unit  # noqa: E402
 from artforge.style.io import fit_long_side, from_uint8, resize  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def pictures(size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
     photo = from_uint8(data.astronaut())
     content = resize(photo, fit_long_side(photo.shape[-2:], size))
-    style = make_paintings(1, min(size, 1024), seed=0).float() / 127.5 - 1
+    style = to_unit(make_paintings(1, min(size, 1024), seed=0))
     return content, style
 
 

@@ -56,6 +56,7 @@ if str(ROOT / "src") not in sys.path:  # runnable without installing the package
 from artforge.data.sources import open_source  # noqa: E402
 from artforge.models.layers import FastDropout  # noqa: E402
 from artforge.models.registry import create_model  # noqa: E402
+from artforge.pictures import to_unit  # noqa: E402
 from artforge.train.config import TrainConfig  # noqa: E402
 from artforge.train.precision import cpu_has_fast_bf16  # noqa: E402
 from artforge.train.trainer import Trainer  # noqa: E402
@@ -81,7 +82,7 @@ class PlainLoop:
 
     def train_step(self) -> dict[str, float]:
         idx = torch.randint(len(self.images), (self.batch,))
-        real = self.images[idx].float() / 127.5 - 1.0
+        real = to_unit(self.images[idx])
         # D step
         fake = self.G(torch.randn(self.batch, LATENT)).detach()
         d_loss = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake)).mean()
@@ -236,13 +237,13 @@ def _median_time(fn, reps: int) -> float:
 
 def probe(trainer_variant: TrainerVariant, steps: int) -> dict:
     """Micro-measurements of the pieces of a trainer step (milliseconds)."""
-    from artforge.train.trainer import _set_trainable
+    from artforge.train.trainer import set_trainable
 
     tr = trainer_variant.trainer
     out: dict[str, float] = {}
     out["ema_update_ms"] = 1e3 * _median_time(lambda: _ema_update(tr), 20)
-    out["set_trainable_ms"] = 1e3 * _median_time(lambda: (_set_trainable(tr.method, "discriminator"),
-                                                           _set_trainable(tr.method, "generator")), 50)
+    out["set_trainable_ms"] = 1e3 * _median_time(lambda: (set_trainable(tr.method, "discriminator"),
+                                                           set_trainable(tr.method, "generator")), 50)
     out["next_batch_ms"] = 1e3 * _median_time(tr._next_batch, 20)
     scalar = torch.tensor(1.0)
     out["float_item_x4_ms"] = 1e3 * _median_time(lambda: [float(scalar.detach()) for _ in range(4)], 50)
@@ -254,7 +255,7 @@ def probe(trainer_variant: TrainerVariant, steps: int) -> dict:
         rec = {}
         batch = tr._next_batch()
         for phase in tr.method.phases():
-            _set_trainable(tr.method, phase.name)
+            set_trainable(tr.method, phase.name)
             opt = tr.optimizers[phase.name]
             opt.zero_grad(set_to_none=True)
             t0 = time.perf_counter()

@@ -9,9 +9,10 @@ Offline and deterministic in its inputs (seed 0):
   (astronaut, chelsea, coffee, rocket, ...; grey ones as grey RGB) plus builtin:shapes pictures,
   written once into OUT/content-SIZEpx/;
 - style: builtin:paintings (procedural painterly pictures; --style takes any folder or builtin instead).
-Running the same command again continues an interrupted run; a larger --steps trains further
-(other flags need a new --out: a run only continues with the settings it started with).
-The export (OUT/config.json + OUT/model.safetensors) is copied into the package unless --no-ship.
+Training runs on artforge's shared trainer (OUT is an ordinary run folder: config.yaml, checkpoints/,
+model/, samples/, stats.jsonl, tb/).  Running the same command again continues an interrupted run; a
+larger --steps trains further (flags that fix the data or the network need a new --out).
+The export (OUT/model/config.json + model.safetensors) is copied into the package unless --no-ship.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import numpy as np
 from PIL import Image
 
 from artforge.fileio import atomic_write, atomic_write_bytes
-from artforge.style.adain import ASSET, DEFAULT_ENCODER, ENCODERS, train_adain
+from artforge.models.adain import DEFAULT_ENCODER, ENCODERS
+from artforge.style.adain import ASSET, train_adain
 
 ROOT = Path(__file__).resolve().parents[1]
 # scikit-image sample pictures that ship with the wheel (no download); the grey ones add texture and light.
@@ -67,7 +69,7 @@ def build_content(folder: Path, size: int, crops_per_photo: int, n_shapes: int, 
     for i, pixels in enumerate(shapes):
         _save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), folder / f"shape-{i:04d}.png")
     folder.mkdir(parents=True, exist_ok=True)
-    done.write_text(f"{len(PHOTOS) * crops_per_photo} photo crops + {n_shapes} shapes at {size} px\n")
+    atomic_write_bytes(done, f"{len(PHOTOS) * crops_per_photo} photo crops + {n_shapes} shapes at {size} px\n".encode())
     return folder
 
 
@@ -87,8 +89,8 @@ def style_source(requested: str) -> str:
 
 def ship(out: Path) -> None:
     for name in ("model.safetensors", "config.json"):
-        atomic_write_bytes(ASSET / name, (out / name).read_bytes())
-    print(f"shipped {out} -> {ASSET}")
+        atomic_write_bytes(ASSET / name, (out / "model" / name).read_bytes())
+    print(f"shipped {out / 'model'} -> {ASSET}")
 
 
 def main() -> None:
@@ -99,6 +101,7 @@ def main() -> None:
     p.add_argument("--crop", type=int, default=96, help="random training crops of this size (the paper: 256 of 512)")
     p.add_argument("--width", type=float, default=0.5, help="decoder width; 1 = the paper's (256/128/64 channels)")
     p.add_argument("--encoder", default=DEFAULT_ENCODER, choices=sorted(ENCODERS))
+    p.add_argument("--precision", default="auto", help="auto (bf16 on GPUs), fp32, bf16, fp16")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam; 1e-3 for short runs (the paper: 1e-4, 160k steps)")
     p.add_argument("--style-weight", type=float, default=10.0)
     p.add_argument("--identity-weight", type=float, default=5.0,
@@ -119,7 +122,8 @@ def main() -> None:
             f"builtin:shapes; style: {style}; made by scripts/train_default_adain.py")
     train_adain(content, style, out, steps=args.steps, batch=args.batch, size=args.size, crop=args.crop, lr=args.lr,
                 style_weight=args.style_weight, identity_weight=args.identity_weight, encoder=args.encoder,
-                width=args.width, device=args.device, seed=args.seed, n_builtin=args.n_paintings, note=note)
+                width=args.width, device=args.device, precision=args.precision, seed=args.seed,
+                n_builtin=args.n_paintings, note=note)
     if not args.no_ship:
         ship(out)
 

@@ -1,17 +1,18 @@
 """Train the small model shipped in src/artforge/assets/default-model (what `make demo` samples).
 
-    python scripts/train_default_model.py [--steps 3000]
+    python scripts/train_default_model.py [--steps 4000]
 
-Deterministic in its inputs (builtin:shapes, seed 0) and CPU-only; on 2 CPU cores it takes
-roughly 30 minutes.  Bit-identical weights need the same torch build and CPU kernels.
+Deterministic in its inputs (builtin:shapes, seed 0) and CPU-only; the README records about
+15 minutes on 2 CPU cores.  Bit-identical weights need the same torch build and CPU kernels.
+The shipped files are replaced atomically, each on its own.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
+from artforge.fileio import atomic_write_bytes
 from artforge.train import TrainConfig, config_for_resume, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,14 +29,18 @@ def main() -> None:
                       steps=args.steps, seed=0, device="cpu", diffaugment="translation,cutout", sample_every=1000,
                       ckpt_every=500, keep=20, out=args.out)
     run = Path(args.out)
-    if (run / "checkpoints").is_dir():
-        run = train(config_for_resume(run, {"steps": args.steps}), resume=run)  # an interrupted build continues where it stopped
+    if (run / "checkpoints").is_dir():  # an interrupted build continues where it stopped
+        run = train(config_for_resume(run, {"steps": args.steps}), resume=run)
     else:
         run = train(cfg)
-    ASSET.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "model.safetensors"):
-        shutil.copy2(run / "model" / name, ASSET / name)
+    ship(run / "model", ASSET)
     print(f"shipped {run / 'model'} -> {ASSET}")
+
+
+def ship(export: Path, asset: Path) -> None:
+    """Copy the export's files into the package, each atomically (a crash never leaves half a model)."""
+    for name in ("model.safetensors", "config.json"):
+        atomic_write_bytes(asset / name, (export / name).read_bytes())
 
 
 if __name__ == "__main__":

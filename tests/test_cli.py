@@ -58,9 +58,15 @@ def test_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "eval.json"
     assert main(["evaluate", "default", "--real", "builtin:shapes", "-n", "24", "--json", str(out),
                  "-o", str(tmp_path)]) == 0
-    text = capsys.readouterr().out
+    printed = capsys.readouterr()
+    text = printed.out
     assert "fid" in text and "memorization" in text
+    assert "features: effnet-lite0 pool, 1280-d, 224 px" in text.splitlines()[0]
     result = json.loads(out.read_text())
     for key in ("fid", "kid", "kid_std", "precision", "recall", "memorization"):
         assert key in result
     assert result["kid_std"] > 0 and (tmp_path / "memorization-pairs.png").is_file()
+    assert result["features"] == {"backbone": "effnet-lite0", "layer": "pool", "dim": 1280, "size": 224}
+    # 24 pictures per side in a 1280-d space: FID is biased, and the user is told so
+    assert len(result["warnings"]) == 1 and "artforge: warning: FID from N = 24" in printed.err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left

@@ -54,3 +54,23 @@ def test_gatys_and_adain_run_on_cuda():
     gpu = stylize_fast(load_adain(device="cuda"), content.cuda(), [style.cuda()])
     cpu = stylize_fast(load_adain(device="cpu"), content, [style])
     assert (gpu.float().cpu() - cpu).abs().mean() < 0.05
+
+
+def test_extract_features_runs_on_the_samples_gpu_and_returns_cpu_features(monkeypatch, tmp_path):
+    from artforge.evaluate.compare import measure_against_real
+    from artforge.evaluate.features import extract_features
+
+    monkeypatch.setenv("ARTFORGE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    samples = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    on_gpu = samples.cuda()
+    cached = extract_features(on_gpu, cache=True, batch_size=4)     # hashed batch by batch, through the CPU
+    uncached = extract_features(on_gpu, cache=False, batch_size=4)
+    assert cached.device.type == "cpu" and uncached.device.type == "cpu"
+    torch.testing.assert_close(cached, uncached, rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(extract_features(samples, cache=False), uncached, rtol=1e-3, atol=1e-4)
+    assert len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 1
+    real = ((samples.flip(0) + 1) * 127.5).round().to(torch.uint8)  # CPU uint8, as the trainer's pictures
+    result = measure_against_real(on_gpu, real, metrics=("fid", "kid", "memorization"), kid_subset=3)
+    assert result["fid"] >= 0 and result["features"]["dim"] == 1280

@@ -71,3 +71,40 @@ def test_find_export_accepts_run_folders_and_explains_mistakes(export, tmp_path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match="holds no artforge model"):
         find_export(tmp_path / "empty")
+
+
+def test_the_walk_is_written_atomically_and_replaces_an_old_one(export, tmp_path, monkeypatch):
+    import artforge.generate as gen_module
+
+    model = load_model(export)
+    walk = tmp_path / "walk"
+    walk.mkdir()
+    gif = walk / "interpolation-seed0.gif"
+    gif.write_bytes(b"an older walk")
+    written = []
+    real = gen_module.atomic_write_bytes
+    monkeypatch.setattr(gen_module, "atomic_write_bytes", lambda path, data: (written.append(path), real(path, data)))
+    paths = interpolate(model, walk, keys=2, frames_per_key=3, fps=8, display_size=16)
+    assert paths[0] == gif and written == [gif]
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames == 6
+    assert [p.name for p in walk.iterdir() if p.name.startswith(".") or ".tmp" in p.name] == []
+
+
+def test_a_failed_walk_keeps_the_old_animation(export, tmp_path, monkeypatch):
+    import artforge.fileio as fileio
+
+    model = load_model(export)
+    walk = tmp_path / "walk"
+    walk.mkdir()
+    gif = walk / "interpolation-seed0.gif"
+    gif.write_bytes(b"an older walk")
+
+    def crash(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fileio.os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        interpolate(model, walk, keys=2, frames_per_key=3, fps=8, display_size=16)
+    assert gif.read_bytes() == b"an older walk"
+    assert sorted(p.name for p in walk.iterdir()) == ["interpolation-seed0.gif"]

@@ -8,7 +8,7 @@ from PIL import Image
 from artforge.cli import build_parser, main
 from artforge.data.images import load_image
 from artforge.models import create_model, save_export
-from artforge.pictures import read_png_metadata
+from artforge.pictures import read_png_metadata, to_uint8, to_unit
 from artforge.translate import load_translator, translate, translation_size
 
 KW = dict(image_size=16, width=4, res_blocks=1)
@@ -48,9 +48,9 @@ def test_translates_folders_and_files_and_names_what_it_skips(export, pictures, 
     assert meta["direction"] == "b2a" and meta["size"] == 16 and meta["source_image"] == str(pictures / "a.png")
     assert meta["model_name"] == "cyclegan"
     # the file holds the b2a generator's output for the fitted picture
-    x = torch.from_numpy(load_image(pictures / "a.png", 16)).permute(2, 0, 1)[None].float() / 127.5 - 1
-    expected = ((model.nets["g_ba"](x).clamp(-1, 1) + 1) * 127.5).round()[0].permute(1, 2, 0)
-    assert np.abs(np.asarray(Image.open(paths[0]), dtype=int) - expected.detach().numpy().astype(int)).max() <= 1
+    x = to_unit(torch.from_numpy(load_image(pictures / "a.png", 16)).permute(2, 0, 1)[None])
+    expected = to_uint8(model.nets["g_ba"](x))[0]
+    assert np.abs(np.asarray(Image.open(paths[0]), dtype=int) - expected.astype(int)).max() <= 1
 
 
 def test_size_defaults_to_training_size_and_rounds_to_a_multiple_of_4(export, pictures, tmp_path):

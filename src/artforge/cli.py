@@ -130,7 +130,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import torch
 
     from artforge.data import open_source
-    from artforge.evaluate.evaluate import evaluate
+    from artforge.evaluate.compare import format_result, measure_against_real
+    from artforge.fileio import atomic_write_bytes
     from artforge.generate import find_export, load_model
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
@@ -144,18 +145,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         size = args.size
         generated = open_source(args.source, size, progress=False).images
     real = open_source(args.real, size, n_builtin=args.n, seed=args.seed + 1, progress=False).images
-    result = evaluate(generated, real, metrics, backbone=args.backbone, out_dir=Path(args.out))
-    rows = [(k, result[k]) for k in ("fid", "kid", "kid_std", "precision", "recall") if k in result]
-    if "memorization" in result:
-        rows.append(("memorization (flagged)", result["memorization"]["fraction_flagged"]))
-    print(f"{len(generated)} generated vs {len(real)} real, features: {args.backbone}")
-    for name, value in rows:
-        print(f"  {name:24s} {value:.6g}")
-    if "memorization" in result and result["memorization"].get("pairs_png"):
-        print(f"  closest pairs: {result['memorization']['pairs_png']}")
+    result = measure_against_real(generated, real, metrics, backbone=args.backbone, out_dir=Path(args.out))
+    print("\n".join(format_result(result)))
+    for warning in result["warnings"]:
+        print(f"artforge: warning: {warning}", file=sys.stderr)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        atomic_write_bytes(Path(args.json), json.dumps(result, indent=1).encode())
     return 0
 
 
@@ -293,7 +288,8 @@ def _add_style_action(sub, action: str, **kwargs) -> argparse.ArgumentParser:
     return sub.add_parser(f"style-{action}", prog=f"artforge style {action}", **kwargs)
 
 
-def _route_style_action(argv: list[str]) -> list[str]:
+def route_style_action(argv: list[str]) -> list[str]:
+    """``["style", ACTION, ...]`` -> ``["style-ACTION", ...]`` for a registered action; other argv unchanged."""
     if len(argv) >= 2 and argv[0] == "style" and argv[1] in STYLE_ACTIONS:
         return [f"style-{argv[1]}", *argv[2:]]
     return argv
@@ -531,11 +527,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(_route_style_action(sys.argv[1:] if argv is None else list(argv)))
+    args = build_parser().parse_args(route_style_action(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except ArtforgeError as exc:
-        print(f"artforge: error: {exc}", file=sys.stderr)
+        # One write, newline included: under torchrun every rank reports, and print()'s two writes
+        # to the unbuffered stderr would interleave the ranks' lines.
+        sys.stderr.write(f"artforge: error: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         print("artforge: interrupted", file=sys.stderr)

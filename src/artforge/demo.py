@@ -19,7 +19,7 @@ from artforge import __version__
 from artforge.data.sources import open_source
 from artforge.fileio import atomic_write_bytes
 from artforge.generate import DEFAULT_MODEL, generate, interpolate, load_model
-from artforge.pictures import make_grid, save_png, to_uint8
+from artforge.pictures import make_grid, save_png, to_uint8, to_unit
 
 
 def run_demo(out: Path, seed: int = 0) -> Path:
@@ -33,7 +33,7 @@ def run_demo(out: Path, seed: int = 0) -> Path:
     truncated = generate(model, 64, seed=seed, out=out / "truncated", truncation=1.0, singles=False)[-1]
     walk = interpolate(model, out, seed=seed, keys=5, frames_per_key=20, fps=20)
     real = open_source(cfg.get("source", "builtin:shapes"), cfg["image_size"], n_builtin=64, seed=1234, progress=False)
-    real_grid = save_png(make_grid(real.images.float() / 127.5 - 1), out / "training-examples.png")
+    real_grid = save_png(make_grid(to_unit(real.images)), out / "training-examples.png")
     captions = real.captions[:8]
     styled = _stylised(out / "style")
     picks = _critic_picks(model, seed, out / "critic")
@@ -47,10 +47,10 @@ def _demo_photo(side: int) -> tuple[torch.Tensor, str]:
     try:
         from skimage import data
 
-        photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1)[None].float() / 127.5 - 1
+        photo = to_unit(torch.from_numpy(data.astronaut()).permute(2, 0, 1)[None])
         what = "scikit-image's astronaut photo"
     except ImportError:
-        photo = open_source("builtin:shapes", side, n_builtin=5, seed=3, progress=False).images[4:5].float() / 127.5 - 1
+        photo = to_unit(open_source("builtin:shapes", side, n_builtin=5, seed=3, progress=False).images[4:5])
         what = "a built-in picture (install scikit-image for the photo)"
     return F.interpolate(photo, size=(side, side), mode="area"), what
 
@@ -62,7 +62,7 @@ def _stylised(out: Path, side: int = 256) -> list[tuple[Path, str]]:
     from artforge.style.gatys import GatysConfig, stylize
 
     photo, what = _demo_photo(side)
-    style = make_paintings(1, side, seed=5).float() / 127.5 - 1
+    style = to_unit(make_paintings(1, side, seed=5))
     adain = load_adain()
     shots = [(photo, f"content: {what}"), (style, "style: <code>builtin:paintings</code> (procedural, made here)"),
              (stylize_fast(adain, photo, [style]), "fast (AdaIN), α 1: <code>artforge style PHOTO STYLE --fast</code>"),

@@ -1,42 +1,105 @@
-"""Crash-safe file writing shared by checkpoints, exports and galleries."""
+"""Crash-safe file writing shared by checkpoints, exports and galleries.
+
+Every writer goes the same way: write a new temp file beside the target (``.NAME.XXXXXXXX.tmp``
+in the same folder, so the rename stays on one file system), fsync it, ``os.replace`` it onto the
+target, then fsync the folder so that the rename itself survives a power loss.  A crash at any
+moment (even ``kill -9``) leaves the old file or the new one, never half of one.
+
+The process umask is never touched: changing it (even briefly, to read it) races with other
+threads creating files.  Temp files are created with mode 0o666 and the kernel applies the umask,
+so the result gets the usual permissions (0644 under umask 022), unlike ``mkstemp``'s 0600.
+
+Example::
+
+    atomic_write_bytes(Path("out/index.html"), page.encode())
+    atomic_write(Path("model.safetensors"), lambda tmp: save_file(tensors, tmp))
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Callable
 
-
-def _default_mode() -> int:
-    # mkstemp creates 0600 files; pictures and models should get the usual 0644 (umask permitting).
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_NAME_TRIES = 100  # 8 random hex digits: a clash is already unlikely; a hundred in a row means something else
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)``, fsync, then rename onto ``path``.
+def new_temp_file(path: Path, suffix: str = ".tmp") -> Path:
+    """Create an empty file ``.NAME.XXXXXXXX{suffix}`` beside ``path`` that no one else has; return its path.
 
-    A crash (even kill -9) at any moment leaves either the old file or the new
-    one, never half of one; stray ``.tmp`` files are harmless and ignored.
+    ``O_EXCL`` makes the creation fail rather than reuse a name another writer (thread or process)
+    just took, so every writer gets its own file; on a clash a new random name is tried.
+    """
+    path = Path(path)
+    for _ in range(_NAME_TRIES):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            fd = os.open(tmp, _CREATE_FLAGS, 0o666)  # the kernel applies the umask
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"could not create a temp file beside {path} after {_NAME_TRIES} tries")
+
+
+def fsync_file(path: str | Path) -> None:
+    """Flush ``path``'s contents to the disk (whatever wrote it may have closed it without fsync)."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Flush a folder's entries (a rename into it) to the disk, where the OS allows opening folders.
+
+    Windows cannot open a folder for fsync (and makes renames durable by itself); some network
+    file systems refuse it too.  Neither is worth failing a finished write for.
+    """
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_replace(tmp: str | Path, path: str | Path) -> None:
+    """Make the finished file ``tmp`` the file ``path``: fsync it, rename it over ``path``, fsync the folder.
+
+    ``tmp`` must be in ``path``'s folder (a rename across file systems is not atomic).
+    """
+    fsync_file(tmp)
+    os.replace(tmp, path)
+    fsync_dir(Path(path).parent)
+
+
+def atomic_write(path: Path, write: Callable[[str], None], suffix: str = ".tmp") -> None:
+    """Call ``write(tmp_path)`` on a fresh temp file beside ``path``, then make it ``path`` crash-safely.
+
+    ``write`` may open ``tmp_path`` by name and overwrite it (it exists, empty).  ``suffix`` ends the
+    temp name, for writers that choose a format by extension (ffmpeg: ``suffix=".tmp.mp4"``).  When
+    ``write`` raises, the temp file is removed and the old ``path``, if any, is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = new_temp_file(path, suffix)
     try:
-        write(tmp)
-        os.chmod(tmp, _default_mode())
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write(str(tmp))
+        atomic_replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` crash-safely (see :func:`atomic_write`)."""
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 

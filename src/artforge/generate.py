@@ -9,7 +9,7 @@ Example::
 
 from __future__ import annotations
 
-import shutil
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from PIL import Image
 
 from artforge import __version__
 from artforge.errors import ArtforgeError, CheckpointError
+from artforge.fileio import atomic_write, atomic_write_bytes
 from artforge.methods import Method, create_method
 from artforge.models import load_export
 from artforge.pictures import make_grid, save_png, to_uint8
@@ -50,7 +51,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Method:
     return method
 
 
-def _provenance(model: Method, **params) -> dict:
+def provenance(model: Method, **params) -> dict:
+    """The PNG metadata of a picture made by ``model``: which model, artforge's version, and ``params``."""
     return {"model": getattr(model, "source_path", ""), "model_name": model.config.get("model", ""),
             "artforge_version": __version__, **params}
 
@@ -65,10 +67,10 @@ def generate(model: Method, n: int, seed: int, out: str | Path, truncation: floa
     written = []
     if singles:
         for i, picture in enumerate(to_uint8(images)):
-            meta = _provenance(model, seed=seed, index=i, truncation=truncation)
+            meta = provenance(model, seed=seed, index=i, truncation=truncation)
             written.append(save_png(Image.fromarray(picture), out / f"seed{seed}-{i:04d}.png", meta))
     if grid:
-        meta = _provenance(model, seed=seed, count=n, truncation=truncation)
+        meta = provenance(model, seed=seed, count=n, truncation=truncation)
         written.append(save_png(make_grid(images), out / f"grid-seed{seed}.png", meta))
     return written
 
@@ -103,9 +105,9 @@ def interpolate(model: Method, out: str | Path, seed: int = 0, keys: int = 4, fr
     pictures = [Image.fromarray(f).resize((display_size, display_size), Image.Resampling.LANCZOS)
                 for f in to_uint8(frames)]
     gif = out / f"interpolation-seed{seed}.gif"
-    tmp = gif.with_suffix(".gif.tmp")
-    pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps), loop=0)
-    tmp.replace(gif)
+    buf = io.BytesIO()
+    pictures[0].save(buf, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps), loop=0)
+    atomic_write_bytes(gif, buf.getvalue())
     written = [gif]
     mp4 = _write_mp4(pictures, out / f"interpolation-seed{seed}.mp4", fps)
     if mp4:
@@ -120,12 +122,14 @@ def _write_mp4(pictures: list[Image.Image], path: Path, fps: int) -> Path | None
         return None
     w, h = pictures[0].size
     w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
-    tmp = path.with_name(path.stem + ".tmp.mp4")
-    writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-                                         quality=8, macro_block_size=1, ffmpeg_log_level="error")
-    writer.send(None)
-    for picture in pictures:
-        writer.send(np.ascontiguousarray(np.asarray(picture)[:h, :w]))
-    writer.close()
-    shutil.move(tmp, path)
+
+    def encode(tmp: str) -> None:
+        writer = imageio_ffmpeg.write_frames(tmp, (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
+                                             quality=8, macro_block_size=1, ffmpeg_log_level="error")
+        writer.send(None)
+        for picture in pictures:
+            writer.send(np.ascontiguousarray(np.asarray(picture)[:h, :w]))
+        writer.close()
+
+    atomic_write(path, encode, suffix=".tmp.mp4")  # ffmpeg picks the container by the name's extension
     return path

@@ -1,4 +1,9 @@
-"""Turning tensors into pictures on disk: grids and PNGs with provenance metadata."""
+"""Pictures as tensors and files: the one uint8 <-> [-1, 1] conversion, grids, PNGs with provenance metadata.
+
+artforge's networks see pictures as float N×C×H×W in [-1, 1]; files and datasets hold uint8
+[0, 255].  :func:`to_unit` and :func:`to_uint8` are the only conversions between the two, so
+every module maps 0 -> -1 and 255 -> 1 the same way (x / 127.5 - 1, and back with rounding).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,23 @@ from PIL.PngImagePlugin import PngInfo
 from artforge.fileio import atomic_write_bytes
 
 
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float32 [-1, 1] (x / 127.5 - 1); a float input is returned as float, values unchanged.
+
+    Shape and device are kept, so a batch can be converted where it is used rather than the whole set at once.
+
+    Example::
+
+        >>> to_unit(torch.tensor([0, 255], dtype=torch.uint8)).tolist()
+        [-1.0, 1.0]
+    """
+    return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """N×C×H×W in [-1, 1] -> N×H×W×3 uint8."""
-    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    """N×C×H×W in [-1, 1] (any device, any float dtype) -> N×H×W×3 uint8 numpy (grey repeated to 3 channels)."""
+    # quantised where the pictures are, so a GPU batch crosses to the CPU as uint8 (4× less than float)
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
     if x.size(1) == 1:
         x = x.expand(-1, 3, -1, -1)
     return x.permute(0, 2, 3, 1).contiguous().numpy()

@@ -22,10 +22,10 @@ from PIL import Image
 from artforge.data.images import BadImage, SkippedFile, load_image, print_to_stderr, scan_folder
 from artforge.data.sources import parse_color
 from artforge.errors import ArtforgeError
-from artforge.generate import _provenance, load_model
+from artforge.generate import load_model, provenance
 from artforge.methods import Method
 from artforge.methods.cyclegan import DIRECTIONS
-from artforge.pictures import save_png, to_uint8
+from artforge.pictures import save_png, to_uint8, to_unit
 
 MIN_SIZE = 8  # the generator's two stride-2 steps need at least 2×2 left for its residual blocks
 
@@ -110,10 +110,10 @@ def _decode(paths: list[Path], size: int, fit: str, background: tuple, skipped: 
 def _translate_and_save(model: Method, pictures: list[np.ndarray], sources: list[Path], direction: str, size: int,
                         out: Path, taken: set[str]) -> list[Path]:
     device = next(model.nets["g_ab"].parameters()).device
-    x = torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0).to(device)
+    x = to_unit(torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).to(device))  # uint8 travels, 4× smaller
     written = []
     for source, picture in zip(sources, to_uint8(model.translate(x, direction))):
-        meta = _provenance(model, direction=direction, size=size, source_image=str(source))
+        meta = provenance(model, direction=direction, size=size, source_image=str(source))
         written.append(save_png(Image.fromarray(picture), out / _unique_name(source, direction, taken), meta))
     return written
 

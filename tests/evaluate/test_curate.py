@@ -81,3 +81,49 @@ def test_user_mistakes_get_one_line_and_exit_2(argv, message, capsys, tmp_path, 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("make_empty_folder", [False, True])
+def test_rating_into_a_new_or_empty_critic_folder_starts_from_the_shipped_critic(rated_folder, tmp_path, capsys,
+                                                                               monkeypatch, make_empty_folder):
+    from artforge.evaluate.critic import Critic
+    from artforge.evaluate.curate import DEFAULT_CRITIC
+
+    monkeypatch.setenv("ARTFORGE_HOME", str(tmp_path / "home"))
+    shipped = (DEFAULT_CRITIC / "critic.safetensors").read_bytes()
+    new = tmp_path / "my" / "critic"
+    if make_empty_folder:
+        new.mkdir(parents=True)
+    pics = sorted((rated_folder / "high").glob("*.png"))[:3]
+    argv = ["critic", "rate", str(pics[0]), "9", str(pics[1]), "8", str(pics[2]), "7", "--critic", str(new)]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert f"created {new} from the shipped critic" in out.err
+    assert Critic.load(new).cfg.n_ratings == 3
+    assert (DEFAULT_CRITIC / "critic.safetensors").read_bytes() == shipped
+    assert not (tmp_path / "home" / "critic").exists()  # the user's default critic is not touched either
+    assert main(["critic", "rate", str(pics[0]), "9", "--critic", str(new)]) == 0  # now it is a critic: it learns on
+    assert Critic.load(new).cfg.n_ratings == 4 and "created" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("what", ["folder with other files", "file"])
+def test_rating_into_something_that_is_not_a_critic_is_refused_in_one_line(rated_folder, tmp_path, capsys, what):
+    target = tmp_path / "notes"
+    if what == "file":
+        target.write_text("my notes")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("my notes")
+    pic = str(next((rated_folder / "high").glob("*.png")))
+    assert main(["critic", "rate", pic, "9", "--critic", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("artforge: error:") and "holds no critic" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+
+
+def test_the_shipped_critic_folder_is_never_rated_into(rated_folder, capsys):
+    from artforge.evaluate.curate import DEFAULT_CRITIC
+
+    pic = str(next((rated_folder / "high").glob("*.png")))
+    assert main(["critic", "rate", pic, "9", "--critic", str(DEFAULT_CRITIC)]) == 2
+    assert "never changed" in capsys.readouterr().err

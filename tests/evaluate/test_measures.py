@@ -3,6 +3,7 @@ import torch.nn.functional as F
 
 from artforge.data.builtin import make_shapes
 from artforge.evaluate.measures import MEASURES, compute_measures, gini_mean_difference
+from artforge.pictures import to_unit
 
 
 def _shapes(n, size=64, seed=0):
@@ -17,7 +18,7 @@ def _solid(rgb, size=64):
 def test_every_measure_is_reported_per_picture_for_uint8_and_float_inputs():
     pics = _shapes(5)
     a = compute_measures(pics)
-    b = compute_measures(pics.float() / 127.5 - 1)
+    b = compute_measures(to_unit(pics))
     assert set(a) == set(MEASURES)
     for m in MEASURES:
         assert a[m].shape == (5,)

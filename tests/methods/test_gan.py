@@ -90,3 +90,31 @@ def test_translation_moves_content_and_cutout_blanks_a_square():
     cut = diff_augment(ones, ("cutout",))
     zero_fraction = (cut == 0).float().mean().item()
     assert 0.1 < zero_fraction <= 0.25 + 1e-6  # at most a half-side square (a quarter), clipped at borders
+
+
+def test_r1_is_computed_in_fp32_under_autocast():
+    """R1's double backward never runs in reduced precision (fp16 gradients underflow; the loss scaler
+    does not see this inner gradient).  Under bf16 autocast it must equal the fp32 value."""
+    gan = _gan(r1_gamma=1.0, spectral_norm=True)
+    real = torch.rand(4, 3, 16, 16) * 2 - 1
+    reference = gan.discriminator_loss(real)["r1"]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = gan.discriminator_loss(real)["r1"]
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, reference, rtol=1e-5, atol=0)
+
+
+def test_training_noise_is_drawn_per_sample_of_the_global_batch():
+    """Rank r of W keeps rows r, r+W, ... of the draw for the global batch, as DistributedSampler deals pictures."""
+    from artforge.randomness import SampleNoise
+
+    whole = SampleNoise(torch.Generator())
+    whole.reseed(seed=3, step=7)
+    expected = whole.randn(6, 2)
+    for rank in range(3):
+        part = SampleNoise(torch.Generator(), rank=rank, world=3)
+        part.reseed(seed=3, step=7)
+        torch.testing.assert_close(part.randn(2, 2), expected[rank::3])
+    again = SampleNoise(torch.Generator())
+    again.reseed(seed=3, step=8)
+    assert not torch.equal(again.randn(6, 2), expected)  # each step has its own stream

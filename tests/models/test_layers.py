@@ -32,3 +32,26 @@ def test_fast_dropout_is_seeded_identity_in_eval_and_follows_memory_layout():
 def test_fast_dropout_rejects_bad_rates():
     with pytest.raises(ValueError):
         FastDropout(1.0)
+
+
+def test_resolution_pyramid_helpers():
+    from artforge.models.layers import level_widths, upsampling_levels
+
+    assert [upsampling_levels(s) for s in (16, 64, 512, 1024)] == [2, 4, 7, 8]
+    for bad in (8, 48, 0):
+        with pytest.raises(ValueError, match="vae needs a power-of-two image size of at least 16"):
+            upsampling_levels(bad, "vae")
+    assert level_widths(4, 64, 512) == [512, 256, 128, 64]
+    assert level_widths(4, 64, 256) == [256, 256, 128, 64]  # capped at max_width
+
+
+def test_raw_weight_is_the_parameter_under_spectral_norm():
+    from torch import nn
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    from artforge.models.layers import raw_weight
+
+    plain = nn.Linear(3, 2)
+    assert raw_weight(plain) is plain.weight
+    sn = spectral_norm(nn.Linear(3, 2))
+    assert raw_weight(sn) is sn.parametrizations.weight.original

@@ -12,8 +12,10 @@ TINY = {
     "dcgan": dict(image_size=16, latent_dim=8, width=8),
     "vae": dict(image_size=16, latent_dim=8, width=8),
     "cyclegan": dict(image_size=16, width=8, res_blocks=1),
+    "adain": dict(encoder="effnet-lite0", width=4),
 }
-SAMPLERS = sorted(k for k in TINY if k != "cyclegan")  # cyclegan translates pictures: tests/models/test_cyclegan.py
+# cyclegan translates pictures (tests/models/test_cyclegan.py); adain decodes features (tests/models/test_adain.py)
+SAMPLERS = sorted(k for k in TINY if k not in ("cyclegan", "adain"))
 
 
 def test_every_registered_model_has_a_tiny_config():

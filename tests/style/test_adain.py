@@ -17,16 +17,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from artforge.errors import ArtforgeError
-from artforge.style.adain import (
-    STATE_FILE,
-    adain,
-    adain_loss,
-    build_model,
-    channel_stats,
-    load_adain,
-    stylize_fast,
-    train_adain,
-)
+from artforge.methods.adain import adain_loss
+from artforge.style.adain import adain, build_model, channel_stats, load_adain, stylize_fast, train_adain
+from artforge.train.checkpoint import list_states, load_latest_state
 
 skimage_data = pytest.importorskip("skimage.data")
 # One torch thread (the conftest fixture): two OpenMP threads spinning on a busy 2-core machine made
@@ -196,23 +189,25 @@ def test_train_adain_saves_a_loadable_decoder_that_lowers_the_loss_and_resumes(t
     kw = dict(batch=4, size=32, crop=16, lr=1e-3, identity_weight=0.0, encoder="vgg19-random", width=0.25,
               device="cpu", precision="fp32", save_every=6, progress=False)
     out = train_adain(content_dir, style_dir, tmp_path / "run", steps=12, **kw)
-    trained = load_adain(out)
-    facts = json.loads((out / "config.json").read_text())["training"]
-    assert facts["steps"] == 12 and facts["finished"] and facts["content"] == [str(content_dir.resolve())]
-    torch.manual_seed(0)                                  # train_adain's initial decoder
+    trained = load_adain(out)                             # the run folder (its model/ export)
+    facts = json.loads((out / "model" / "config.json").read_text())["training"]
+    assert facts["step"] == 12 and facts["train_config"]["domain_a"] == str(content_dir.resolve())
+    assert [step for step, _ in list_states(out)] == [6, 12]  # the shared trainer's states
+    assert (out / "samples" / "step-00000012.png").is_file() and (out / "stats.jsonl").is_file()
+    torch.manual_seed(0)
     untrained = build_model("vgg19-random", 0.25, precision="fp32")
     trained.precision = "fp32"
     c, s = _fixed_batch(content_dir, style_dir)
     with torch.no_grad():
         before, after = (adain_loss(m, c, s)["loss"] for m in (untrained, trained))
     assert after < 0.7 * before, (before, after)
-    # an interrupted run continues: 6 steps, then the same call asking for 12 == 12 at once
+    # an interrupted run continues exactly: 6 steps, then the same call asking for 12 == 12 at once
     half = train_adain(content_dir, style_dir, tmp_path / "resumed", steps=6, **kw)
     train_adain(content_dir, style_dir, half, steps=12, **kw)
-    a, b = load_adain(out).decoder.state_dict(), load_adain(half).decoder.state_dict()
+    a, b = load_latest_state(out)[0]["nets"]["decoder"], load_latest_state(half)[0]["nets"]["decoder"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    with pytest.raises(ArtforgeError, match="other settings"):
-        train_adain(content_dir, style_dir, half, steps=30, **{**kw, "lr": 2e-3})
+    with pytest.raises(ArtforgeError, match="cannot change --crop"):
+        train_adain(content_dir, style_dir, half, steps=30, **{**kw, "crop": 24})
 
 
 def test_ctrl_c_saves_and_a_rerun_continues(tiny_folders, tmp_path):
@@ -233,10 +228,11 @@ def test_ctrl_c_saves_and_a_rerun_continues(tiny_folders, tmp_path):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 0, "".join(log)
     reader.join(timeout=10)
-    done = json.loads((out / "config.json").read_text())["training"]
-    assert 0 < done["steps"] < 100000 and not done["finished"] and "stopping" in "".join(log)
-    train_adain(content_dir, style_dir, out, steps=done["steps"] + 2, save_every=100000, progress=False, **args)
-    assert json.loads((out / "config.json").read_text())["training"]["steps"] == done["steps"] + 2
+    saved = load_latest_state(out)[0]["step"]
+    assert 0 < saved < 100000 and "stopping" in "".join(log)
+    assert json.loads((out / "model" / "config.json").read_text())["training"]["step"] == saved
+    train_adain(content_dir, style_dir, out, steps=saved + 2, save_every=100000, progress=False, **args)
+    assert load_latest_state(out)[0]["step"] == saved + 2
 
 
 def test_load_adain_explains_missing_or_damaged_files(tmp_path, tiny_folders):
@@ -248,10 +244,10 @@ def test_load_adain_explains_missing_or_damaged_files(tmp_path, tiny_folders):
     content_dir, style_dir = tiny_folders
     out = train_adain(content_dir, style_dir, tmp_path / "run", steps=1, batch=2, size=32, crop=16, width=0.25,
                       encoder="vgg19-random", device="cpu", precision="fp32", progress=False)
-    (out / "model.safetensors").write_bytes(b"not a safetensors file")
+    (out / "model" / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ArtforgeError, match="damaged"):
         load_adain(out)
-    (out / "config.json").write_text("{")
+    (out / "model" / "config.json").write_text("{")
     with pytest.raises(ArtforgeError, match="damaged"):
         load_adain(out)
-    assert (out / STATE_FILE).is_file()
+    assert list_states(out)  # the training state is untouched: the run can still continue

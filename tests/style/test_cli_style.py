@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image
 
-from artforge.cli import STYLE_ACTIONS, _route_style_action, build_parser, main
+from artforge.cli import STYLE_ACTIONS, build_parser, main, route_style_action
 from artforge.pictures import read_png_metadata
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -83,15 +83,15 @@ def test_bad_inputs_exit_2_with_one_line(args, message, picture_files, tmp_path,
 def test_style_actions_are_routed_to_their_own_command(monkeypatch):
     """`artforge style train-adain ...` becomes the hidden command `style-train-adain ...`."""
     monkeypatch.setattr("artforge.cli.STYLE_ACTIONS", STYLE_ACTIONS | {"train-adain"})
-    assert _route_style_action(["style", "train-adain", "x"]) == ["style-train-adain", "x"]
-    assert _route_style_action(["style", "photo.jpg", "art.jpg"]) == ["style", "photo.jpg", "art.jpg"]
+    assert route_style_action(["style", "train-adain", "x"]) == ["style-train-adain", "x"]
+    assert route_style_action(["style", "photo.jpg", "art.jpg"]) == ["style", "photo.jpg", "art.jpg"]
 
 
 def test_png_metadata_is_plain_json():
     from artforge.style.gatys import GatysConfig
-    from artforge.style.run import _metadata
+    from artforge.style.run import style_metadata
 
-    meta = _metadata("a.png", ["b.png"], None, GatysConfig(), fast=False)
+    meta = style_metadata("a.png", ["b.png"], None, GatysConfig(), fast=False)
     assert json.loads(json.dumps(meta))["config"]["content_layers"] is None
 
 

@@ -1,5 +1,6 @@
 """The trainer end to end on tiny configs: every family trains, resumes exactly, survives signals."""
 
+import copy
 import json
 
 import pytest
@@ -150,11 +151,72 @@ def test_spectral_norm_default_depends_on_model_and_loss(model, loss, expected):
     assert resolve(TrainConfig(model=model, loss=loss, spectral_norm=False), "gan", 100).spectral_norm is False
 
 
-def test_eval_every_logs_fid_and_keeps_the_best_export(tmp_path):
+def test_eval_every_logs_fid_and_keeps_the_best_export(tmp_path, capsys):
     run = train(tiny(tmp_path, steps=4, eval_every=2, eval_n=16))
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     evals = [r for r in rows if "eval/fid" in r]
     assert [r["step"] for r in evals] == [2, 4]
-    assert all(r["eval/fid"] > 0 and r["eval/best_fid"] <= r["eval/fid"] for r in evals)
+    # 16 samples in a 1280-d feature space: FID is rank-deficient there, so KID picks the best export
+    assert all(r["eval/fid"] > 0 and r["eval/best_kid"] <= r["eval/kid"] for r in evals)
     assert (run / "best" / "model.safetensors").is_file()
-    assert load_latest_state(run)[0]["best_fid"] == min(r["eval/fid"] for r in evals)
+    best = load_latest_state(run)[0]["best"]
+    assert best["metric"] == "kid" and best["value"] == min(r["eval/kid"] for r in evals)
+    assert "features: effnet-lite0 pool, 1280-d, 224 px; best export by kid" in capsys.readouterr().err
+
+
+def test_eval_every_chooses_by_fid_when_samples_outnumber_the_feature_dimension(tmp_path, monkeypatch):
+    import artforge.evaluate.compare as compare
+
+    monkeypatch.setattr(compare, "selection_metric", lambda n, dim: "fid")
+    run = train(tiny(tmp_path, steps=2, eval_every=2, eval_n=16))
+    best = load_latest_state(run)[0]["best"]
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines() if "eval/fid" in line]
+    assert best["metric"] == "fid" and best["value"] == rows[-1]["eval/fid"] == rows[-1]["eval/best_fid"]
+
+
+@pytest.mark.parametrize("flag,value", [("--seed", "5"), ("--n-builtin", "30"), ("--background", "black"),
+                                        ("--max-pixels", "1000")])
+def test_resume_refuses_changed_data_flags_in_one_line(tmp_path, capsys, monkeypatch, flag, value):
+    from artforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    run = train(tiny(tmp_path, steps=2))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), flag, value, "--steps", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot change {flag}" in err[0] and "when resuming" in err[0]
+    assert load_latest_state(run)[0]["step"] == 2  # nothing trained
+    # the same value again is not a change
+    same = {"--seed": "0", "--n-builtin": "24", "--background": "white", "--max-pixels": "89478485"}[flag]
+    assert main(["train", "--resume", str(run), flag, same, "--steps", "3", "--no-progress"]) == 0
+
+
+def test_resume_warns_when_the_folder_of_pictures_changed(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i in range(6):
+        Image.new("RGB", (20, 20), (40 * i, 10, 200)).save(folder / f"{i}.png")
+    cfg = tiny(tmp_path, source=str(folder), steps=2)
+    run = train(cfg)
+    Image.new("RGB", (20, 20), (0, 255, 0)).save(folder / "new.png")
+    capsys.readouterr()
+    train(config_for_resume(run, {"steps": 3}), resume=run)
+    assert "the training pictures changed since this run started (6 → 7 pictures)" in capsys.readouterr().err
+
+
+def test_sync_batchnorm_is_plain_batchnorm_without_a_process_group():
+    from torch import nn
+
+    from artforge.train.distributed import SyncBatchNorm, convert_sync_batchnorm
+
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    plain[1].running_mean.fill_(0.3)
+    synced = convert_sync_batchnorm(copy.deepcopy(plain))
+    assert isinstance(synced[1], SyncBatchNorm)
+    assert synced.state_dict().keys() == plain.state_dict().keys()  # exports load into plain batch norm
+    x = torch.randn(5, 3, 8, 8)
+    torch.testing.assert_close(synced(x), plain(x))
+    torch.testing.assert_close(synced[1].running_var, plain[1].running_var)

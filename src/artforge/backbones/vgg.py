@@ -5,8 +5,10 @@ Layer names follow the style-transfer literature (``relu1_1`` … ``relu5_4``, `
 ImageNet checkpoint (``vgg19-dcbb9e9d.pth``) loads as it is — from a path the user gives
 or from the usual torch hub cache, read with ``torch.load(weights_only=True)``.  Nothing
 is downloaded unless the user asks (``download=True``).  ``vgg19-random`` is the same
-network with a fixed-seed initialisation, usable offline (random VGGs still stylise
-reasonably; see ``../shared/GUIDE.md``).
+network with a fixed-seed initialisation, usable offline: random convolutional features
+still carry texture statistics (He, Wang & Hopcroft 2016, "A Powerful Generative Model Using
+Random Weights for the Deep Image Representation"; Ustyuzhaninov et al. 2017, "What does it
+take to generate natural textures?"), so a random VGG stylises reasonably.
 """
 
 from __future__ import annotations

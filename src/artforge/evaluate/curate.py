@@ -3,7 +3,7 @@
 Which critic: ``--critic DIR`` when given; otherwise the user's own critic (the one their
 ratings have taught, in ``$ARTFORGE_HOME/critic``, default ``~/.local/share/artforge/critic``)
 when it exists; otherwise the shipped default.  Ratings never modify the shipped files: the
-first rating copies the default into the user's folder.
+first rating copies the default into the user's folder, or into a new (or empty) ``--critic DIR``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import html
 import io
 import os
 import shutil
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import torch
 from PIL import Image
@@ -22,7 +24,7 @@ from artforge.data.images import BadImage, load_folder, load_image, print_to_std
 from artforge.errors import ArtforgeError
 from artforge.evaluate.critic import LOAD_SIZE, Critic, picture_inputs, tier_of
 from artforge.evaluate.measures import MEASURES, compute_measures
-from artforge.fileio import atomic_write_bytes
+from artforge.fileio import atomic_write, atomic_write_bytes
 
 DEFAULT_CRITIC = Path(__file__).resolve().parent.parent / "assets" / "default-critic"
 
@@ -108,28 +110,58 @@ def curate(folder: str | Path, top: int, out: str | Path, critic: Critic, warn=p
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for rank, row in enumerate(rows, start=1):
-        shutil.copy2(row["path"], out / f"{rank:03d}-{Path(row['path']).name}")
+        # copy2 keeps the original's times; through a temp file, so an interrupted copy leaves no half picture
+        atomic_write(out / f"{rank:03d}-{Path(row['path']).name}", partial(shutil.copy2, row["path"]))
     write_csv(rows, out / "scores.csv")
     return rows
 
 
-def rate(paths: list[str], scores: list[float], critic_path: str | Path | None = None) -> tuple[Critic, Path]:
-    """Teach the critic the user's ratings (0–10) and save it; returns the critic and where it was saved."""
+def rating_source(critic_path: str | Path | None = None) -> tuple[Path, Path]:
+    """(the critic to start from, the folder the taught critic is saved in) for :func:`rate`.
+
+    Without ``critic_path``: the user's own critic, or the shipped one the first time, saved in the
+    user's folder.  With one: the critic in it; a folder that does not exist yet, or is empty, starts
+    from the shipped critic; a non-empty folder without a critic is refused (it is not ours to fill).
+    """
+    if not critic_path:
+        return critic_dir(), user_critic_dir()
+    target = Path(critic_path).expanduser()
+    if target.resolve() == DEFAULT_CRITIC.resolve():
+        raise ArtforgeError("the shipped critic is never changed; pass --critic DIR (a new folder) to keep your "
+                            "ratings")
+    if (target / "critic.safetensors").is_file():
+        return target, target
+    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+        return DEFAULT_CRITIC, target
+    raise ArtforgeError(f"{target} holds no critic (no critic.safetensors) and is not an empty folder; pass a "
+                        "critic folder, or a new or empty folder to start one from the shipped critic")
+
+
+def rate(paths: list[str], scores: list[float], critic_path: str | Path | None = None,
+         note: Callable[[str], None] = print_to_stderr) -> tuple[Critic, Path]:
+    """Teach the critic the user's ratings (0–10) and save it; returns the critic and where it was saved.
+
+    Which critic learns and where it goes: see :func:`rating_source`.  ``note`` hears when a new
+    critic folder is created from the shipped one.
+
+    Example::
+
+        critic, where = rate(["a.png", "b.png"], [9, 2], "my-critic")   # my-critic/ is created if new
+    """
     if len(paths) != len(scores):
         raise ArtforgeError(f"{len(paths)} pictures but {len(scores)} ratings")
+    source, target = rating_source(critic_path)
     images = []
     for p in paths:
         try:
             images.append(torch.from_numpy(load_image(p, LOAD_SIZE)).permute(2, 0, 1))
         except BadImage as e:
             raise ArtforgeError(f"cannot rate {p}: {e}") from None
-    source = critic_dir(critic_path)
-    target = Path(critic_path).expanduser() if critic_path else user_critic_dir()
     critic = Critic.load(source)
     critic.update(torch.stack(images), scores)
-    if source.resolve() == DEFAULT_CRITIC.resolve() and target.resolve() == DEFAULT_CRITIC.resolve():
-        raise ArtforgeError("the shipped critic is never changed; pass --critic DIR to keep your ratings")
     critic.save(target)
     if source != target and (source / "README.md").is_file() and not (target / "README.md").exists():
-        shutil.copy2(source / "README.md", target / "README.md")
+        atomic_write_bytes(target / "README.md", (source / "README.md").read_bytes())
+    if critic_path and source == DEFAULT_CRITIC:
+        note(f"created {target} from the shipped critic")
     return critic, target

@@ -25,14 +25,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from artforge.pictures import to_unit
+
 MEASURES = ("colorfulness", "contrast", "sharpness", "noise", "entropy", "saturation", "symmetry", "thirds")
 WORK_SIZE = 256  # pictures are resized to this short side so sharpness & co. compare across sizes
 
 
 def _to_unit01(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] or float [-1, 1] N×3×H×W -> float [0, 1]."""
-    from artforge.evaluate.evaluate import to_unit
-
     return ((to_unit(images) + 1) / 2).clamp(0, 1)
 
 

@@ -5,8 +5,9 @@
   standard deviation (Bińkowski et al. 2018).
 * Improved precision / recall — k-NN manifolds, k = 3 (Kynkäänniemi et al. 2019).
 
-All computed in float64.  Features come from ``artforge.backbones`` (a later step of
-the evaluation issue wires images, models and caching to these functions).
+All computed in float64.  Features come from :mod:`artforge.evaluate.features`;
+:func:`artforge.evaluate.compare.measure_against_real` runs these on pictures, and says when a
+set is too small for FID to be read at face value.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ and the critic's score distribution.  Everything is written inside ``RUN_DIR/rep
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 from pathlib import Path
@@ -30,6 +31,13 @@ def _rows(run: Path) -> list[dict]:
     return rows
 
 
+def _save_figure(fig, path: Path) -> None:
+    """A matplotlib figure as a PNG, rendered in memory and written atomically (never half a PNG on disk)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def _plot(rows: list[dict], keys: list[str], title: str, path: Path) -> Path | None:
     import matplotlib
 
@@ -48,8 +56,7 @@ def _plot(rows: list[dict], keys: list[str], title: str, path: Path) -> Path | N
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    _save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -69,7 +76,8 @@ def _samples(run: Path, n: int) -> torch.Tensor | None:
 
 def _memorization_section(run: Path, out: Path, fake: torch.Tensor, max_real: int) -> list[str]:
     from artforge.data import open_source
-    from artforge.evaluate.evaluate import extract_features, memorization
+    from artforge.evaluate.compare import memorization
+    from artforge.evaluate.features import extract_features
 
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     if not cfg.get("source"):
@@ -109,7 +117,7 @@ def _critic_section(out: Path, fake: torch.Tensor) -> list[str]:
     ax.set_xlabel("critic score (low | mid | high)")
     ax.set_title(f"critic scores of {len(fake)} samples")
     fig.tight_layout()
-    fig.savefig(out / "critic-scores.png")
+    _save_figure(fig, out / "critic-scores.png")
     plt.close(fig)
     counts = ", ".join(f"{tiers.count(t)} {t}" for t in reversed(TIERS))
     return [f"<h2>Critic</h2><p>mean score {float(scores.mean()):.2f}; {counts} "

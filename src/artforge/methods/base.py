@@ -4,7 +4,7 @@ A method wraps networks and owns their objective and their sampling.  It
 describes one training step as a list of *phases*; each phase names the
 networks it updates (one optimizer per phase name) and a loss function of a
 real batch.  A GAN has ``[discriminator × n_critic, generator]``, a VAE one
-phase, CycleGAN ``[generator, discriminator]``.  A method with ``domains = 2``
+phase, CycleGAN ``[generator, discriminator]``, the AdaIN decoder ``[decoder]``.  A method with ``domains = 2``
 trains on two unaligned picture sets and gets each batch as a pair ``(a, b)``.
 The trainer does the rest — devices, precision, gradient sync, EMA,
 checkpoints — the same way for every method.
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from artforge.errors import ArtforgeError
+from artforge.randomness import SampleNoise
 
 
 @dataclasses.dataclass
@@ -36,10 +37,14 @@ class Method(abc.ABC):
     export_parts: tuple[str, ...] = ()   # nets kept (as EMA) in the export used for sampling
     domains: int = 1                     # 2: batches are (a, b) pairs from two unaligned picture sets
     preview_columns: int = 8             # sample grids during training have this many columns
+    try_next = "artforge generate {run} -n 16"   # what to run on a finished run (printed by the trainer)
 
     def __init__(self, nets: dict[str, nn.Module], **hparams):
         self.nets = nets
         self.hparams = hparams
+        # Training noise (latents, augmentation, penalty mixes): the trainer replaces this with a stream
+        # shared by all processes, so data-parallel runs draw what one process would (artforge.randomness).
+        self.noise = SampleNoise()
 
     # -- training ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -49,6 +54,16 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def trainable(self) -> dict[str, list[nn.Module]]:
         """Phase name -> networks that phase's optimizer updates."""
+
+    def with_nets(self, nets: dict[str, nn.Module]) -> "Method":
+        """The same method around other networks (the trainer samples with the EMA copies)."""
+        return create_method(self.name, nets, **self.hparams)
+
+    def save_export(self, directory, nets: dict[str, nn.Module], config: dict, metadata: dict | None = None):
+        """Write the export that sampling reads (default: ``artforge.models.save_export``'s format)."""
+        from artforge.models import save_export
+
+        return save_export(directory, nets, config, metadata=metadata)
 
     def state_dict(self) -> dict:
         """Method state that is not in a network (e.g. augmentation strength) for exact resume."""
@@ -111,7 +126,7 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 
 def method_class(name: str) -> type[Method]:
-    from artforge.methods import cyclegan, gan, vae  # noqa: F401  (registers the built-in methods)
+    from artforge.methods import adain, cyclegan, gan, vae  # noqa: F401  (registers the built-in methods)
 
     if name not in _METHODS:
         raise ArtforgeError(f"unknown method {name!r}; choose one of: {', '.join(sorted(_METHODS))}")

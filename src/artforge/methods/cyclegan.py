@@ -33,6 +33,7 @@ from torch import nn
 
 from artforge.errors import ArtforgeError
 from artforge.methods.base import Method, Phase, register_method
+from artforge.pictures import to_unit
 
 DIRECTIONS = ("a2b", "b2a")
 PREVIEW_ROWS = 8  # rows in a training sample grid: A, G(A), B, F(B) each
@@ -103,6 +104,7 @@ class CycleGAN(Method):
     export_parts = ("g_ab", "g_ba")
     domains = 2
     preview_columns = 4
+    try_next = "artforge translate {run} --direction a2b PICTURES -o OUT"
 
     def __init__(self, nets: dict[str, nn.Module], cycle_weight: float = 10.0, identity: float = 0.5,
                  pool_size: int = 50, **_):
@@ -181,7 +183,7 @@ class CycleGAN(Method):
         rows = min(PREVIEW_ROWS, len(data.a), len(data.b))
         device = next(self.g_ab.parameters()).device
         picked = [s.images[torch.randperm(len(s), generator=generator)[:rows]] for s in (data.a, data.b)]
-        return tuple(x.float().div(127.5).sub(1.0).to(device) for x in picked)
+        return tuple(to_unit(x.to(device)) for x in picked)
 
     @torch.no_grad()
     def preview(self, inputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -8,7 +8,9 @@ Losses
     interpolates x̂, n_critic critic steps per generator step, Adam(β1=0, β2=0.9); plus the small drift
     term ε·D(x)² of Karras et al. 2018 that keeps critic outputs from wandering.
 Regularisers
-  * R1 (Mescheder, Geiger & Nowozin 2018): γ/2 · E‖∇D(x)‖² on real images.
+  * R1 (Mescheder, Geiger & Nowozin 2018): γ/2 · E‖∇D(x)‖² on real images.  Like the gradient
+    penalty it is computed in fp32 whatever the autocast precision: its double backward takes a
+    gradient that the loss scaler never sees, so in fp16 small gradients would underflow to zero.
   * DiffAugment (Zhao et al. 2020), see ``artforge.data.augment``.
 The seed article's listing applies its losses to batch *means* of the logits and steps
 G and D with one shared optimizer; both are wrong, and neither is reproduced here.
@@ -54,19 +56,24 @@ class GAN(Method):
         return {"discriminator": [self.D], "generator": [self.G]}
 
     def _fake(self, n: int, device: torch.device) -> torch.Tensor:
-        return self.G(torch.randn(n, self.G.latent_dim, device=device))
+        return self.G(self.noise.randn(n, self.G.latent_dim, device=device))
 
     def _critic(self, x: torch.Tensor) -> torch.Tensor:
         # Logits in fp32 whatever the autocast precision: the losses below are sums of
         # softplus/relu terms that lose accuracy in bf16.
-        return self.D(diff_augment(x, self.augment)).float()
+        return self.D(diff_augment(x, self.augment, self.noise)).float()
 
     def discriminator_loss(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             fake = self._fake(real.size(0), real.device)
         r1 = self.r1_gamma > 0
         real = real.detach().requires_grad_(r1)
-        d_real, d_fake = self._critic(real), self._critic(fake)
+        if r1:  # D(real) in fp32, so R1's double backward is too (see the module docstring)
+            with torch.autocast(real.device.type, enabled=False):
+                d_real = self._critic(real.float())
+        else:
+            d_real = self._critic(real)
+        d_fake = self._critic(fake)
         out: dict[str, torch.Tensor] = {}
         if self.loss_name == "nsgan":
             loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
@@ -91,7 +98,7 @@ class GAN(Method):
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         # Computed in fp32: second-order gradients in bf16 are too coarse for a penalty near 1.
         with torch.autocast(real.device.type, enabled=False):
-            eps = torch.rand(real.size(0), 1, 1, 1, device=real.device)
+            eps = self.noise.rand(real.size(0), 1, 1, 1, device=real.device)
             mixed = (eps * real.float() + (1 - eps) * fake.float()).requires_grad_(True)
             score = self._critic(mixed)
             (grad,) = torch.autograd.grad(score.sum(), mixed, create_graph=True)

@@ -38,7 +38,8 @@ class VAE(Method):
     def negative_elbo(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         mu, logvar = self.model.encode(x)
         mu, logvar = mu.float(), logvar.float()
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)     # reparameterisation trick
+        eps = self.noise.randn(mu.size(0), mu.size(1), device=mu.device)
+        z = mu + eps * torch.exp(0.5 * logvar)                        # reparameterisation trick
         x_mean = self.model.decode(z).float()
         log_sigma = self.model.log_sigma.float().view(1, -1, 1, 1)
         nll = (0.5 * ((x.float() - x_mean) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi))

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from artforge.models.dcgan import _raw_weight
+from artforge.models.layers import raw_weight
 from artforge.models.registry import register_model
 
 MIN_SIZE = 16  # two stride-2 steps must leave room for the residual blocks' reflection padding
@@ -41,7 +41,7 @@ def _norm(channels: int) -> nn.InstanceNorm2d:
 def _gaussian_init(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(_raw_weight(m), 0.0, 0.02)
+            nn.init.normal_(raw_weight(m), 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.InstanceNorm2d) and m.affine:

@@ -8,20 +8,19 @@ The listing's bugs are *not* ported (``self.layers`` clashing with Keras'
 property; one optimizer shared by G and D; losses applied to batch means) —
 the method layer owns the objective.
 
-``dcgan`` is the standard DCGAN of Radford, Metz & Chintala (2016), scalable
-from 32 to 256 px: transposed convolutions doubling resolution from 4×4,
-batch norm + ReLU in G, strided convolutions + LeakyReLU(0.2) in D.
+``dcgan`` is the standard DCGAN of Radford, Metz & Chintala (2016) at power-of-two
+sizes from 16 px (16–512 is the range it is meant for; larger sizes build but are
+untested): transposed convolutions doubling resolution from 4×4, batch norm + ReLU
+in G, strided convolutions + LeakyReLU(0.2) in D.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from artforge.models.layers import FastDropout
+from artforge.models.layers import FastDropout, level_widths, raw_weight, upsampling_levels
 from artforge.models.registry import register_model
 
 # ----------------------------------------------------------------------------- seed port
@@ -30,17 +29,10 @@ KERAS_LEAKY_SLOPE = 0.3       # keras.layers.LeakyReLU() default alpha
 KERAS_BN = dict(momentum=0.01, eps=1e-3)  # keras momentum 0.99 == torch momentum 0.01
 
 
-def _raw_weight(m: nn.Module) -> torch.Tensor:
-    # Under spectral norm the stored parameter is parametrizations.weight.original.
-    if hasattr(m, "parametrizations") and "weight" in m.parametrizations:
-        return m.parametrizations.weight.original
-    return m.weight
-
-
 def _glorot_init(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.xavier_uniform_(_raw_weight(m))
+            nn.init.xavier_uniform_(raw_weight(m))
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 
@@ -108,18 +100,6 @@ register_model(
 # ----------------------------------------------------------------------------- scalable DCGAN
 
 
-def _levels(image_size: int) -> int:
-    levels = int(math.log2(image_size)) - 2
-    if image_size < 16 or 2 ** (levels + 2) != image_size:
-        raise ValueError(f"dcgan needs a power-of-two image size from 16 to 512, got {image_size}")
-    return levels
-
-
-def _widths(levels: int, width: int, max_width: int) -> list[int]:
-    # Channel count halves with every doubling of resolution (Radford et al., fig. 1).
-    return [min(width * 2 ** (levels - 1 - i), max_width) for i in range(levels)]
-
-
 def _norm2d(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -136,7 +116,7 @@ def _dcgan_init(module: nn.Module) -> None:
     # N(0, 0.02) weights, BN scale N(1, 0.02) — Radford et al. §4.
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(_raw_weight(m), 0.0, 0.02)
+            nn.init.normal_(raw_weight(m), 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
@@ -149,8 +129,8 @@ class DCGANGenerator(nn.Module):
                  max_width: int = 512, **_):
         super().__init__()
         self.latent_dim = latent_dim
-        levels = _levels(image_size)
-        widths = _widths(levels, width, max_width)
+        levels = upsampling_levels(image_size, "dcgan")
+        widths = level_widths(levels, width, max_width)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),  # 1×1 → 4×4
             nn.BatchNorm2d(widths[0]),
@@ -170,8 +150,8 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, channels: int = 3, image_size: int = 64, width: int = 64, max_width: int = 512,
                  norm: str = "batch", spectral_norm: bool = False, **_):
         super().__init__()
-        levels = _levels(image_size)
-        widths = list(reversed(_widths(levels, width, max_width)))
+        levels = upsampling_levels(image_size, "dcgan")
+        widths = list(reversed(level_widths(levels, width, max_width)))
         wrap = _sn if spectral_norm else (lambda m: m)
         if spectral_norm:
             norm = "none"  # SN-GAN critics use no other normalisation (Miyato et al. 2018)

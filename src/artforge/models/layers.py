@@ -1,10 +1,43 @@
-"""Small building blocks shared by the networks."""
+"""Small building blocks shared by the networks: layer helpers, resolution pyramids, fast dropout."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def raw_weight(module: nn.Module) -> torch.Tensor:
+    """The weight parameter to initialise: under spectral norm that is ``parametrizations.weight.original``
+    (``module.weight`` is then a computed tensor, and initialising it would change nothing)."""
+    if hasattr(module, "parametrizations") and "weight" in module.parametrizations:
+        return module.parametrizations.weight.original
+    return module.weight
+
+
+def upsampling_levels(image_size: int, model: str = "this model") -> int:
+    """How many ×2 steps lead from 4×4 to ``image_size`` (a power of two, at least 16); e.g. 64 -> 4.
+
+    ``model`` names the network in the error for other sizes.
+    """
+    levels = int(math.log2(image_size)) - 2 if image_size >= 1 else 0
+    if image_size < 16 or 2 ** (levels + 2) != image_size:
+        raise ValueError(f"{model} needs a power-of-two image size of at least 16 (16, 32, 64, …), got {image_size}")
+    return levels
+
+
+def level_widths(levels: int, width: int, max_width: int) -> list[int]:
+    """Channels per level, coarsest (4×4) first: ``width`` at the finest level, doubling towards the coarsest,
+    capped at ``max_width`` — channel count halves with every doubling of resolution (Radford et al. 2016, fig. 1).
+
+    Example::
+
+        >>> level_widths(4, 64, 512)
+        [512, 256, 128, 64]
+    """
+    return [min(width * 2 ** (levels - 1 - i), max_width) for i in range(levels)]
 
 
 class FastDropout(nn.Module):

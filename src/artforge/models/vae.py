@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from artforge.models.dcgan import _levels, _widths
+from artforge.models.layers import level_widths, upsampling_levels
 from artforge.models.registry import register_model
 
 
@@ -36,8 +36,8 @@ class ConvVAE(nn.Module):
                  max_width: int = 256, **_):
         super().__init__()
         self.latent_dim = latent_dim
-        levels = _levels(image_size)
-        widths = list(reversed(_widths(levels, width, max_width)))  # e.g. 32, 64, 128, 256
+        levels = upsampling_levels(image_size, "vae")
+        widths = list(reversed(level_widths(levels, width, max_width)))  # e.g. 32, 64, 128, 256
         down = [nn.Conv2d(channels, widths[0], 3, 1, 1), nn.SiLU()]
         down += [_block(widths[max(i - 1, 0)], widths[i], down=True) for i in range(levels)]
         self.encoder = nn.Sequential(*down)  # image_size / 2**levels == 4

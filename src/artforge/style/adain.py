@@ -11,11 +11,10 @@ and a learned decoder ``g`` turns ``t`` back into a picture.  Only the decoder i
 several encoder taps ``φ_i`` (eqs. 11–13; squared norms, as in the authors' released code).  One
 forward pass stylises with any style, unseen ones included.
 
-Departures from the paper, each measured (bench/adain_quality.py): every loss term is divided by
-its target's mean square, so one λ means the same for every encoder (VGG-19, random VGG and
-EfficientNet activations differ by orders of magnitude); an optional pixel identity loss (Park &
-Lee 2019) lets short CPU trainings keep the content's structure; the default encoder is the
-ImageNet EfficientNet-Lite0 shipped with artforge, since VGG-19's weights are not (see ENCODERS).
+The network is ``artforge.models.adain``, its training objective ``artforge.methods.adain`` (on the
+shared trainer, like every model artforge trains); this module is inference and the export format.
+The default encoder is the ImageNet EfficientNet-Lite0 shipped with artforge, since VGG-19's weights
+are not (see ``artforge.models.adain.ENCODERS``).
 
 Inference controls (paper §7.2): content/style trade-off ``alpha``, interpolation of several
 styles (``weights`` mix the AdaIN targets), colour preservation (the style's colours are matched
@@ -33,10 +32,7 @@ Training: :func:`train_adain` (``scripts/train_default_adain.py`` made the shipp
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import sys
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -44,84 +40,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artforge.errors import ArtforgeError, CheckpointError, TrainingDiverged
+from artforge.errors import ArtforgeError, CheckpointError
+from artforge.models.adain import (DEFAULT_ENCODER, ENCODERS, PAPER_WIDTH, AdaINDecoder, EncoderSpec, decoder_kwargs,
+                                   encoder_spec)
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "adain-decoder"
 MODEL_NAME = "adain-decoder"          # the "model" field of an AdaIN export's config.json
-STATE_FILE = "train-state.safetensors"
+LEGACY_STATE_FILE = "train-state.safetensors"  # what artforge 0.1's own AdaIN training loop wrote
 EPS = 1e-5
 STYLE_MAX_SIDE = 2048  # larger style pictures are scaled down first: only their statistics are used
-
-
-@dataclasses.dataclass(frozen=True)
-class EncoderSpec:
-    """Where to cut a backbone: ``tap`` feeds AdaIN and the content loss; ``style_taps`` the style loss."""
-
-    tap: str
-    style_taps: tuple[str, ...]
-
-
-# Both taps sit at stride 8, so every decoder upsamples 3 times.  VGG: the paper's choice.
-# EfficientNet-Lite0: the stride-8 stage output feeds AdaIN; the style loss also looks one stage deeper
-# (stride 16), which gave more style-specific colour and texture than stem..stage3 alone (measured).
-ENCODERS = {
-    "vgg19": EncoderSpec("relu4_1", ("relu1_1", "relu2_1", "relu3_1", "relu4_1")),
-    "vgg19-random": EncoderSpec("relu4_1", ("relu1_1", "relu2_1", "relu3_1", "relu4_1")),
-    "effnet-lite0": EncoderSpec("stage3", ("stem", "stage1", "stage2", "stage3", "stage4")),
-}
-# Measured (bench/adain_quality.py, equal steps): the ImageNet EfficientNet decoder keeps the content's
-# structure and follows each style; the random-VGG one gave near-identical grey blobs for every style,
-# and its encoder alone takes ~1 s at 512 px on 2 CPU threads (EfficientNet: ~60 ms).  vgg19 (ImageNet
-# weights, not shipped) is the paper's choice and is offered for users who have its weights.
-DEFAULT_ENCODER = "effnet-lite0"
-PAPER_WIDTHS = (256, 128, 64)     # the paper's decoder widths at strides 8/4/2 (before the final RGB conv)
-PAPER_CONVS = (1, 4, 2, 2)        # convolutions per resolution level, from stride 8 down to 1
-
-
-# --------------------------------------------------------------------------- the network
-
-
-def _conv(c_in: int, c_out: int, relu: bool) -> list[nn.Module]:
-    # Reflection padding: zero padding leaves border artefacts in decoded pictures (paper §6.1).
-    layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, 3)]
-    return layers + [nn.ReLU()] if relu else layers
-
-
-class AdaINDecoder(nn.Module):
-    """The encoder mirrored: 3×3 convs + ReLU, nearest-neighbour ×2 upsampling, no normalisation.
-
-    ``widths`` are the channels at strides 8, 4, 2 (the paper: 256, 128, 64); ``convs`` the number of
-    convolutions at each level (the paper: 1, 4, 2, 2).  The last conv outputs RGB with no activation.
-    No normalisation layers: they would tie every output to one style (paper §6.1).
-    """
-
-    def __init__(self, in_channels: int = 512, widths: Sequence[int] = PAPER_WIDTHS,
-                 convs: Sequence[int] = PAPER_CONVS):
-        super().__init__()
-        if len(convs) != len(widths) + 1 or min(convs) < 1:
-            raise ValueError(f"need one conv count per level: {len(widths) + 1} counts ≥ 1, got {list(convs)}")
-        chans = [in_channels, *widths, 3]
-        layers: list[nn.Module] = []
-        for level, n in enumerate(convs):
-            for i in range(n):
-                last_of_level = i == n - 1
-                final = last_of_level and level == len(convs) - 1
-                layers += _conv(chans[level], chans[level + 1] if last_of_level else chans[level], relu=not final)
-            if level < len(convs) - 1:
-                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-        self.layers = nn.Sequential(*layers)
-        self.stride = 2 ** (len(convs) - 1)
-        self.config = {"in_channels": int(in_channels), "widths": [int(w) for w in widths],
-                       "convs": [int(n) for n in convs]}
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.layers(features)
-
-
-def decoder_kwargs(in_channels: int, width: float) -> dict:
-    """The paper's decoder with every width scaled by ``width`` (0.5 → a quarter of the FLOPs)."""
-    return {"in_channels": in_channels, "widths": [max(8, round(w * width)) for w in PAPER_WIDTHS],
-            "convs": list(PAPER_CONVS)}
 
 
 class AdaINModel(nn.Module):
@@ -131,10 +58,8 @@ class AdaINModel(nn.Module):
     def __init__(self, encoder, decoder: AdaINDecoder, encoder_name: str, config: dict | None = None,
                  precision: str = "fp32", spec: EncoderSpec | None = None):
         super().__init__()
-        if encoder_name not in ENCODERS:
-            raise ArtforgeError(f"unknown AdaIN encoder {encoder_name!r}; choose one of: {', '.join(ENCODERS)}")
         self.encoder, self.decoder = encoder, decoder
-        self.encoder_name, self.spec = encoder_name, spec or ENCODERS[encoder_name]
+        self.encoder_name, self.spec = encoder_name, spec or encoder_spec(encoder_name)
         self.config = dict(config or {})
         self.precision = precision
 
@@ -164,16 +89,18 @@ class AdaINModel(nn.Module):
 
 def build_model(encoder: str = DEFAULT_ENCODER, width: float = 0.5, device: str | torch.device = "cpu",
                 precision: str = "fp32") -> AdaINModel:
-    """A fresh (untrained) decoder for ``encoder``, its input width probed from the encoder itself."""
+    """A fresh (untrained) model for ``encoder``; ``width`` scales the paper's decoder widths (0.5: half)."""
     from artforge.backbones import create_backbone
 
-    if encoder not in ENCODERS:
-        raise ArtforgeError(f"unknown AdaIN encoder {encoder!r}; choose one of: {', '.join(ENCODERS)}")
-    backbone = create_backbone(encoder, device)
-    tap = ENCODERS[encoder].tap
-    channels = backbone.features(torch.zeros(1, 3, 32, 32, device=device), layers=(tap,))[tap].shape[1]
-    decoder = AdaINDecoder(**decoder_kwargs(channels, width)).to(device)
-    return AdaINModel(backbone, decoder, encoder, {"width": width}, precision)
+    decoder = AdaINDecoder(**decoder_kwargs(encoder, decoder_width(width))).to(device)
+    return AdaINModel(create_backbone(encoder, device), decoder, encoder, {"width": width}, precision)
+
+
+def decoder_width(scale: float) -> int:
+    """The decoder's base width for a fraction of the paper's (1 → 64 channels at stride 2)."""
+    if not 0 < scale <= 8:
+        raise ArtforgeError(f"the decoder width is a fraction of the paper's, between 0 and 8; got {scale}")
+    return max(2, round(PAPER_WIDTH * scale))
 
 
 # --------------------------------------------------------------------------- AdaIN
@@ -356,7 +283,8 @@ def _stylize(model, content, styles, weights, alpha, preserve_color, mask) -> to
 
 
 def load_adain(path: str | Path | None = None, device: str | torch.device = "cpu") -> AdaINModel:
-    """The AdaIN model saved in ``path`` (a :func:`train_adain` output folder); None = the shipped decoder.
+    """The AdaIN model in ``path`` — a run folder of :func:`train_adain` / ``artforge style train-adain``,
+    or its ``model/`` export; None = the shipped decoder.
 
     Example::
 
@@ -364,8 +292,10 @@ def load_adain(path: str | Path | None = None, device: str | torch.device = "cpu
     """
     directory = Path(path) if path is not None else ASSET
     if not directory.is_dir():
-        raise CheckpointError(f"no AdaIN decoder at {directory}: pass the folder train_adain wrote "
-                              "(it holds config.json and model.safetensors)")
+        raise CheckpointError(f"no AdaIN decoder at {directory}: pass the run folder train-adain wrote "
+                              "(or its model/ folder, which holds config.json and model.safetensors)")
+    if not (directory / "config.json").is_file() and (directory / "model" / "config.json").is_file():
+        directory = directory / "model"  # a run folder: its export
     from artforge.models.registry import read_export_config
 
     config = read_export_config(directory)     # CheckpointError when a file is missing or the JSON is damaged
@@ -374,7 +304,7 @@ def load_adain(path: str | Path | None = None, device: str | torch.device = "cpu
                               f"(encoder {config.get('encoder')!r}); pass a folder written by train_adain")
     try:   # the taps a decoder was trained with are part of it: read them, not today's defaults
         decoder = AdaINDecoder(**config["decoder"])
-        spec = EncoderSpec(str(config["tap"]), tuple(config["style_taps"]))
+        spec = EncoderSpec(str(config["tap"]), tuple(config["style_taps"]), int(config["decoder"]["in_channels"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{directory / 'config.json'} has no usable decoder/tap entry ({exc!r}); "
                               "the export is damaged or from another program") from exc
@@ -421,254 +351,52 @@ def save_adain(model: AdaINModel, directory: Path, training: dict, dtype: torch.
     return save_export(Path(directory), {"decoder": half.to(dtype)}, config)
 
 
-# --------------------------------------------------------------------------- training
+# --------------------------------------------------------------------------- training (a thin front end)
 
 
-def adain_loss(model: AdaINModel, content: torch.Tensor, style: torch.Tensor, style_weight: float = 10.0,
-               identity_weight: float = 0.0) -> dict[str, torch.Tensor]:
-    """Eqs. 11–13: content loss to the AdaIN target ``t`` at the tap, plus λ × the mean/std style loss
-    at every style tap.  The target is a constant: the loss trains the decoder only.
+def train_adain(content: str | Path, style: str | Path, out: str | Path, steps: int, batch: int = 8,
+                size: int = 256, crop: int | None = None, lr: float = 1e-4, style_weight: float = 10.0,
+                identity_weight: float = 5.0, encoder: str = DEFAULT_ENCODER, width: float = 0.5,
+                device: str = "auto", precision: str = "auto", seed: int = 0, n_builtin: int = 1000,
+                save_every: int = 200, note: str = "", progress: bool = True) -> Path:
+    """Train an AdaIN decoder on the shared trainer; returns the run folder ``out``, which
+    :func:`load_adain` (and ``artforge style --fast --adain OUT``) reads.
 
-    ``identity_weight`` adds a pixel loss on decoding the content's own features (AdaIN(f(c), f(c)) =
-    f(c)): the identity loss of Park & Lee 2019 (SANet), not in the AdaIN paper.  It gives the decoder
-    a dense signal for inverting the encoder, so short trainings keep the content's structure.
-    """
-    tap, style_taps = model.spec.tap, model.spec.style_taps
-    taps = tuple(dict.fromkeys(style_taps + (tap,)))
-    with torch.no_grad():
-        fc = model.encode(content, (tap,))[tap]
-        fs = model.encode(style, taps)
-        t = adain(fc, *channel_stats(fs[tap]))
-    fg = model.encode(model.decode(t), taps, grad=True)
-    losses = {"content": F.mse_loss(fg[tap], t) / _energy(t),
-              "style": sum(_stats_loss(fg[name], fs[name]) for name in style_taps) / len(style_taps)}
-    losses["loss"] = losses["content"] + style_weight * losses["style"]
-    if identity_weight:
-        losses["identity"] = F.mse_loss(model.decode(fc), content.float())
-        losses["loss"] = losses["loss"] + identity_weight * losses["identity"]
-    return losses
-
-
-def _energy(features: torch.Tensor) -> torch.Tensor:
-    # Departure from the paper: every term is divided by its target's mean square (a constant), so one λ
-    # means the same for VGG-19 (activations ~1), random VGG (~1e-2) and EfficientNet (~1e2).
-    return features.detach().pow(2).mean().clamp_min(1e-12)
-
-
-def _stats_loss(output: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-    """||μ(out) − μ(s)||² + ||σ(out) − σ(s)||² at one tap (eq. 13), relative to the style's energy."""
-    (mo, so), (ms, ss) = channel_stats(output, EPS), channel_stats(style, EPS)
-    return (F.mse_loss(mo, ms) + F.mse_loss(so, ss)) / _energy(style)
-
-
-def train_adain(content: str | Path | Sequence[str | Path], style: str | Path | Sequence[str | Path],
-                out: str | Path, steps: int, batch: int = 8, size: int = 256, crop: int | None = None,
-                lr: float = 1e-4, style_weight: float = 10.0, identity_weight: float = 5.0,
-                encoder: str = DEFAULT_ENCODER,
-                width: float = 0.5, device: str = "auto", precision: str = "auto", seed: int = 0,
-                n_builtin: int = 1000, save_every: int = 200, note: str = "", progress: bool = True) -> Path:
-    """Train an AdaIN decoder; returns ``out``, which :func:`load_adain` reads.
-
-    ``content`` / ``style``: folders or ``builtin:NAME`` sources (or lists of them), loaded at ``size``
-    (square, centre crop); each step takes random ``crop``-pixel crops (default ``size // 2``, as the
-    paper's 256 of 512) with random horizontal flips, so a 20-picture folder works.  ``width`` scales
-    the paper's decoder widths; ``identity_weight`` > 0 adds the pixel identity loss (:func:`adain_loss`).
-    ``out`` gets the export (``model.safetensors`` in fp16 + ``config.json``) and, every ``save_every``
-    steps and on Ctrl-C / SIGTERM, ``train-state.safetensors``; the same call again continues from the
-    saved step (a larger ``steps`` trains further).
+    ``content`` / ``style``: a folder or a ``builtin:NAME`` set each, loaded at ``size`` (square,
+    centre crop); each step takes random ``crop``-pixel crops (default ``size // 2``, as the paper's
+    256 of 512) with random horizontal flips (:mod:`artforge.methods.adain`).  ``width`` scales the
+    paper's decoder widths.  The run folder is like every artforge run (config.yaml, checkpoints/,
+    model/, samples/, stats.jsonl, tb/): Ctrl-C saves, a NaN stops with the last good state kept, and
+    the same call again on ``out`` continues it (a larger ``steps`` trains further).
 
     Example::
 
         train_adain("my_photos/", "builtin:paintings", "runs/adain", steps=20000, device="auto")
     """
-    from artforge.train.precision import resolve_device, resolve_precision
+    from artforge.train import TrainConfig, train
+    from artforge.train.trainer import config_for_resume
 
-    settings = _settings(content, style, batch, size, crop, lr, style_weight, identity_weight, encoder, width, seed,
-                         n_builtin)
-    out, dev = Path(out), resolve_device(device)
-    prec = resolve_precision(precision, dev)
-    if steps < 1:
-        raise ArtforgeError(f"steps must be at least 1, got {steps}")
-    start, seconds, saved = _read_state(out, settings)
-    if start >= steps:   # before the (possibly slow) data loading
-        print(f"{out}: already trained {start} steps (asked for {steps}); nothing to do", file=sys.stderr)
-        return out
-    with torch.random.fork_rng(devices=[]):                # the decoder's initial weights, without
-        torch.manual_seed(seed)                            # touching the caller's random state
-        model = build_model(encoder, width, dev, prec)
-    model.decoder.train()
-    opt = torch.optim.Adam(model.decoder.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)              # crops, flips and picture order
-    if saved is not None:
-        _restore(saved, model.decoder, opt, gen, out / STATE_FILE)
-    data = {role: _load_pictures(settings[role], size, n_builtin, seed, role, progress)
-            for role in ("content", "style")}
-    run = _Run(out, model, opt, gen, settings, data, prec, note, seconds, steps)
-    return run.train(start, save_every, progress)
+    out = Path(out)
+    cfg = TrainConfig(model="adain", domain_a=_source(content), domain_b=_source(style), size=size, crop=crop,
+                      batch=batch, steps=steps, lr=lr, style_weight=style_weight, identity_weight=identity_weight,
+                      encoder=encoder, width=decoder_width(width), device=device, precision=precision, seed=seed,
+                      n_builtin=n_builtin, ckpt_every=save_every, sample_every=save_every, note=note,
+                      progress=progress, out=str(out))
+    if (out / "config.yaml").is_file():  # continue the run there; a changed setting that fixes it is refused
+        given = {k: v for k, v in dataclasses.asdict(cfg).items() if v is not None and k != "source"}
+        return train(config_for_resume(out, given), resume=out)
+    if (out / LEGACY_STATE_FILE).is_file():
+        raise ArtforgeError(f"{out} holds an AdaIN run of an earlier artforge that this version cannot continue; "
+                            "start a new --out (the decoder in it still works with --fast --adain)")
+    return train(cfg)
 
 
-def _settings(content, style, batch, size, crop, lr, style_weight, identity_weight, encoder, width, seed,
-              n_builtin) -> dict:
-    """Everything a resumed run must share with the run it continues (``steps`` may grow)."""
-    crop = crop or size // 2
-    if encoder not in ENCODERS:
-        raise ArtforgeError(f"unknown AdaIN encoder {encoder!r}; choose one of: {', '.join(ENCODERS)}")
-    if not 8 <= crop <= size:
-        raise ArtforgeError(f"crop must be between 8 and size ({size}), got {crop}")
-    if batch < 1 or lr <= 0 or style_weight < 0 or identity_weight < 0 or width <= 0:
-        raise ArtforgeError("batch must be ≥ 1, lr and width > 0, style_weight and identity_weight ≥ 0")
-    return {"content": _source_list(content), "style": _source_list(style), "batch": batch, "size": size,
-            "crop": crop, "lr": lr, "style_weight": style_weight, "identity_weight": identity_weight,
-            "encoder": encoder, "width": width,
-            "seed": seed, "n_builtin": n_builtin}
-
-
-def _source_list(sources) -> list[str]:
-    # Folders are recorded absolute so that a rerun from another directory still matches.
-    items = [sources] if isinstance(sources, (str, Path)) else list(sources)
-    if not items:
-        raise ArtforgeError("give at least one content and one style source (a folder or builtin:NAME)")
-    return [s if str(s).startswith("builtin:") else str(Path(s).resolve()) for s in map(str, items)]
-
-
-def _load_pictures(sources: list[str], size: int, n_builtin: int, seed: int, role: str,
-                   progress: bool) -> torch.Tensor:
-    """All pictures of ``sources`` as one uint8 N×3×size×size tensor."""
-    from artforge.data.sources import open_source
-
-    parts = []
-    for src in sources:
-        found = open_source(src, size, n_builtin=n_builtin, seed=seed, progress=progress)
-        print(f"{role}: {src}: {found.summary()}", file=sys.stderr)
-        parts.append(found.images)
-    return torch.cat(parts)
-
-
-def _random_crops(images: torch.Tensor, n: int, crop: int, gen: torch.Generator) -> torch.Tensor:
-    """``n`` random ``crop``² crops (random picture, place, horizontal flip) -> float in [-1, 1]."""
-    idx = torch.randint(len(images), (n,), generator=gen).tolist()
-    ys = torch.randint(images.shape[-2] - crop + 1, (n,), generator=gen).tolist()
-    xs = torch.randint(images.shape[-1] - crop + 1, (n,), generator=gen).tolist()
-    flips = (torch.rand(n, generator=gen) < 0.5).tolist()
-    crops = [images[i, :, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)]
-    crops = [c.flip(-1) if f else c for c, f in zip(crops, flips)]
-    return torch.stack(crops).float() / 127.5 - 1
-
-
-class _Run:
-    """One training run's loop, saving and stopping (kept together so each piece stays short)."""
-
-    def __init__(self, out, model, opt, gen, settings, data, precision, note, seconds, steps):
-        self.out, self.model, self.opt, self.gen = out, model, opt, gen
-        self.settings, self.data, self.precision, self.note = settings, data, precision, note
-        self.seconds, self.steps = seconds, steps
-        self.scaler = torch.amp.GradScaler(model.device.type, enabled=precision == "fp16")
-        self.sums: dict[str, float] = {}
-
-    def train(self, step: int, save_every: int, progress: bool) -> Path:
-        from tqdm import tqdm
-
-        from artforge.train.trainer import StopFlag
-
-        bar = tqdm(total=self.steps, initial=step, disable=not progress, unit="step", dynamic_ncols=True)
-        with StopFlag() as stop:
-            while step < self.steps and not stop.requested:
-                started = time.perf_counter()
-                losses = self.step()
-                step += 1
-                self.seconds += time.perf_counter() - started
-                self._check(losses, step)
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses['loss']:.3g}", refresh=False)
-                if step % save_every == 0 or step == self.steps or stop.requested:
-                    self.save(step)
-        bar.close()
-        return self.out
-
-    def step(self) -> dict[str, float]:
-        crop, batch, dev = self.settings["crop"], self.settings["batch"], self.model.device
-        content = _random_crops(self.data["content"], batch, crop, self.gen).to(dev)
-        style = _random_crops(self.data["style"], batch, crop, self.gen).to(dev)
-        losses = adain_loss(self.model, content, style, self.settings["style_weight"],
-                            self.settings["identity_weight"])
-        self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(losses["loss"]).backward()
-        self.scaler.step(self.opt)
-        self.scaler.update()
-        values = {k: v.item() for k, v in losses.items()}
-        for k, v in values.items():
-            self.sums[k] = self.sums.get(k, 0.0) + v
-        self.sums["n"] = self.sums.get("n", 0.0) + 1
-        return values
-
-    def _check(self, losses: dict[str, float], step: int) -> None:
-        if not math.isfinite(losses["loss"]):
-            raise TrainingDiverged(f"the AdaIN loss became {losses['loss']} at step {step}; the last saved state "
-                                   f"in {self.out} is kept — rerun with a lower lr to continue")
-
-    def save(self, step: int) -> None:
-        """Export first, then the state: a kill between the two leaves an export at least as new."""
-        n = max(self.sums.pop("n", 1.0), 1.0)
-        losses = {k: round(v / n, 6) for k, v in self.sums.items()}
-        self.sums = {}
-        save_adain(self.model, self.out, self.facts(step, losses))
-        _write_state(self.out / STATE_FILE, self.model.decoder, self.opt, self.gen, step, self.settings,
-                     self.seconds)
-
-    def facts(self, step: int, losses: dict) -> dict:
-        from artforge import __version__
-
-        return {**self.settings, "steps": step, "steps_planned": self.steps, "finished": step >= self.steps,
-                "n_content": len(self.data["content"]), "n_style": len(self.data["style"]),
-                "device": str(self.model.device), "precision": self.precision,
-                "seconds": round(self.seconds, 1), "recent_losses": losses, "note": self.note,
-                "torch": torch.__version__, "artforge_version": __version__,
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-
-def _write_state(file: Path, decoder: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator, step: int,
-                 settings: dict, seconds: float) -> None:
-    """Decoder + Adam moments + data RNG in one safetensors file (one atomic rename; nothing pickled)."""
-    from safetensors.torch import save_file
-
-    from artforge.fileio import atomic_write
-
-    tensors = {f"decoder.{k}": v.detach().cpu().contiguous() for k, v in decoder.state_dict().items()}
-    opt_state = opt.state_dict()
-    for idx, slots in opt_state["state"].items():
-        for name, value in slots.items():
-            tensors[f"adam.{idx}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    tensors["rng.data"] = gen.get_state()
-    meta = {"format": "artforge-adain-state", "step": str(step), "seconds": repr(seconds),
-            "settings": json.dumps(settings), "param_groups": json.dumps(opt_state["param_groups"])}
-    atomic_write(file, lambda tmp: save_file(tensors, tmp, metadata=meta))
-
-
-def _read_state(out: Path, settings: dict) -> tuple[int, float, tuple | None]:
-    """(step, seconds, saved tensors) to continue from; (0, 0, None) for a new run."""
-    file = out / STATE_FILE
-    if not file.is_file():
-        if (out / "config.json").is_file():
-            raise ArtforgeError(f"{out} already holds a model but no training state to continue; "
-                                "choose a new output folder")
-        return 0, 0.0, None
-    tensors, meta = _read_safetensors(file)
-    old = json.loads(meta.get("settings", "{}"))
-    changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in settings.items() if old.get(k) != v]
-    if changed:
-        raise ArtforgeError(f"{out} holds a run with other settings ({'; '.join(changed)}); "
-                            "use a new output folder, or the same settings to continue it")
-    return int(meta["step"]), float(meta["seconds"]), (tensors, meta)
-
-
-def _restore(saved: tuple, decoder: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
-             file: Path) -> None:
-    tensors, meta = saved
-    _load_weights(decoder, saved, "decoder.", file)
-    state: dict[int, dict] = {}
-    for key, value in tensors.items():
-        if key.startswith("adam."):
-            _, idx, name = key.split(".", 2)
-            state.setdefault(int(idx), {})[name] = value
-    opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-    gen.set_state(tensors["rng.data"])
+def _source(source: str | Path) -> str:
+    # Folders are recorded absolute, so the same call from another directory continues the same run.
+    if isinstance(source, (list, tuple)):
+        if len(source) != 1:
+            raise ArtforgeError("give one content source and one style source (a folder or builtin:NAME); "
+                                "put several folders' pictures in one folder (symbolic links work)")
+        source = source[0]
+    text = str(source)
+    return text if text.startswith("builtin:") else str(Path(text).expanduser().resolve())

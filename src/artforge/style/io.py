@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from artforge.errors import ArtforgeError
+from artforge.pictures import save_png, to_uint8, to_unit
 
 
 def _decode(path: Path, background=(255, 255, 255)) -> Image.Image:
@@ -67,8 +68,8 @@ def fit_long_side(hw: tuple[int, int], long_side: int) -> tuple[int, int]:
 
 
 def from_uint8(array: np.ndarray) -> torch.Tensor:
-    """H×W×3 uint8 -> 1×3×H×W float in [-1, 1]."""
-    return torch.from_numpy(np.array(array, np.float32)).permute(2, 0, 1)[None].contiguous() / 127.5 - 1
+    """H×W×3 uint8 -> 1×3×H×W float in [-1, 1] (:func:`artforge.pictures.to_unit`)."""
+    return to_unit(torch.from_numpy(np.array(array, np.uint8)).permute(2, 0, 1)[None].contiguous())
 
 
 def resize(images: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -80,8 +81,6 @@ def resize(images: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
 
 def write_image(path, image: torch.Tensor, metadata: dict | None = None) -> Path:
     """Save a 1×3×H×W [-1, 1] tensor as a PNG, atomically, with ``metadata`` in its text chunks."""
-    from artforge.pictures import save_png, to_uint8
-
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ArtforgeError(f"output must be a .png file, got {path}")

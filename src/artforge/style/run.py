@@ -42,7 +42,7 @@ def run_style(content_path, style_paths: Sequence, out, config: GatysConfig, mas
     styles = [read_image(p, max_side=style_side) for p in style_paths]
     mask = read_mask(mask_path, tuple(content.shape[-2:])) if mask_path else None
     intermediates: list[Path] = []
-    metadata = _metadata(content_path, style_paths, mask_path, config, fast)
+    metadata = style_metadata(content_path, style_paths, mask_path, config, fast)
 
     def save_intermediate(step: int, image: torch.Tensor) -> None:
         path = out.with_name(f"{out.stem}-{step:05d}.png")
@@ -84,7 +84,8 @@ def _run_fast(content: torch.Tensor, styles, config: GatysConfig, mask, adain_pa
     return StyleResult(keep_unstyled_region(image, content, mask, len(styles))), model.encoder_name
 
 
-def _metadata(content_path, style_paths, mask_path, config: GatysConfig, fast: bool) -> dict:
+def style_metadata(content_path, style_paths, mask_path, config: GatysConfig, fast: bool) -> dict:
+    """What the output PNG records (plain JSON): method, input files, mask and every config field."""
     meta = {"method": "adain" if fast else "gatys", "content": str(content_path),
             "styles": [str(p) for p in style_paths], "mask": str(mask_path) if mask_path else None,
             "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()}}

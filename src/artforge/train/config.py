@@ -21,17 +21,17 @@ from artforge.errors import ArtforgeError
 class TrainConfig:
     # -- data ------------------------------------------------------------------------------------
     source: str = "builtin:shapes"      # a folder of pictures, or builtin:shapes / builtin:glyphs
-    domain_a: str | None = None         # cyclegan: pictures of domain A (a folder, or builtin:shapes / builtin:glyphs)
-    domain_b: str | None = None         # cyclegan: pictures of domain B, unaligned with A (folder or builtin:NAME)
+    domain_a: str | None = None         # cyclegan: domain A pictures; adain: content pictures (folder or builtin:NAME)
+    domain_b: str | None = None         # cyclegan: domain B pictures, unaligned with A; adain: style pictures
     size: int = 64                      # model resolution in pixels (square)
     fit: str = "crop"                   # non-square pictures: crop | pad | stretch
     background: str = "white"           # colour under transparent pixels (and padding)
     max_pixels: int = 89_478_485        # refuse larger pictures before decoding (decompression bombs)
     n_builtin: int = 2000               # how many pictures a builtin: source generates
     # -- model and objective ---------------------------------------------------------------------
-    model: str = "dcgan"                # a registered family: dcgan-seed, dcgan, vae, cyclegan
+    model: str = "dcgan"                # a registered family: dcgan-seed, dcgan, vae, cyclegan, adain
     latent_dim: int | None = None       # None: the family's default (100 for GANs, 128 for the VAE)
-    width: int | None = None            # base channel width; None: the family's default
+    width: int | None = None            # base channel width; None: the family's default (adain: 32, the paper 64)
     loss: str = "nsgan"                 # GANs: nsgan | hinge | wgan-gp
     n_critic: int | None = None         # D steps per G step; None: 5 for wgan-gp, else 1
     gp_weight: float = 10.0             # WGAN-GP λ (Gulrajani et al. use 10)
@@ -43,15 +43,19 @@ class TrainConfig:
     cycle_weight: float = 10.0          # cyclegan: cycle-consistency weight λ (the paper uses 10)
     identity: float = 0.5               # cyclegan: identity-loss weight as a fraction of λ (paper 0.5; 0 = off)
     pool_size: int = 50                 # cyclegan: generated images kept for D (Shrivastava et al.; 0 = off)
+    encoder: str = "effnet-lite0"       # adain: the frozen encoder (effnet-lite0, vgg19-random, vgg19)
+    crop: int | None = None             # adain: random square crops of this size per step; None: size / 2
+    style_weight: float = 10.0          # adain: λ of the mean/std style loss
+    identity_weight: float = 5.0        # adain: pixel identity loss (Park & Lee 2019); 0 = the paper's objective
     # -- optimisation ----------------------------------------------------------------------------
     steps: int = 2000                   # optimisation steps (one G step = one step for GANs)
     batch: int = 64                     # global batch; split across DDP processes
-    lr: float | None = None             # None: 2e-4 (nsgan/hinge), 1e-4 (wgan-gp), 5e-4 (vae)
+    lr: float | None = None             # None: 2e-4 (nsgan/hinge, cyclegan), 1e-4 (wgan-gp, adain), 5e-4 (vae)
     lr_d: float | None = None           # discriminator learning rate; None: same as lr
-    beta1: float | None = None          # Adam β1; None: 0.5 (DCGAN), 0.0 (WGAN-GP), 0.9 (VAE)
+    beta1: float | None = None          # Adam β1; None: 0.5 (DCGAN), 0.0 (WGAN-GP), 0.9 (VAE, adain)
     beta2: float | None = None          # Adam β2; None: 0.999, 0.9 for WGAN-GP
     lr_decay: bool = False              # learning rates fall linearly to 0 over the second half of --steps (CycleGAN)
-    ema_kimg: float = 10.0              # EMA half-life of the sampled network, in thousands of images; 0 = off
+    ema_kimg: float | None = None       # EMA half-life of the sampled net, thousands of images; 0 = off; None: 10 (adain 0)
     ema_rampup: float = 0.05            # early on, half-life <= this fraction of the images seen so far
     seed: int = 0
     # -- machine ---------------------------------------------------------------------------------
@@ -59,6 +63,7 @@ class TrainConfig:
     precision: str = "auto"             # auto | fp32 | bf16 | fp16; auto = bf16 where the hardware has it
     channels_last: bool | None = None   # None: on for convolutional nets on CPU and CUDA
     compile: bool = False               # torch.compile the networks (for GPUs; measured slower than eager on CPU)
+    sync_batchnorm: bool = True         # under torchrun: batch-norm statistics of the global batch (exact data parallelism)
     # -- output ----------------------------------------------------------------------------------
     out: str | None = None              # run folder; None: runs/MODEL-YYYYmmdd-HHMMSS
     log_every: int = 10                 # stats.jsonl / TensorBoard scalars
@@ -67,6 +72,7 @@ class TrainConfig:
     eval_every: int = 0                 # FID/KID vs the training pictures every N steps, best export in RUN/best; 0 = off
     eval_n: int = 500                   # pictures sampled (and real pictures used) per evaluation
     keep: int = 3                       # training states kept
+    note: str = ""                      # free text kept in config.yaml (e.g. how the data were made)
     tensorboard: bool = True
     progress: bool = True
 
@@ -95,9 +101,12 @@ class TrainConfig:
         return cls.from_dict(data)
 
 
-# Options that change the networks or the data: a resumed run must keep them.
+# Options that change the networks, the pictures or their order: a resumed run must keep them
+# (a saved data position restored into other pictures, or another order, would silently train differently).
 ARCHITECTURE_FIELDS = ("source", "size", "fit", "model", "latent_dim", "width", "loss", "spectral_norm", "batch",
-                       "domain_a", "domain_b", "res_blocks")
+                       "domain_a", "domain_b", "res_blocks", "encoder", "crop")
+DATA_FIELDS = ("seed", "n_builtin", "background", "max_pixels")
+KEEP_ON_RESUME = ARCHITECTURE_FIELDS + DATA_FIELDS
 DEFAULT_SOURCE = "builtin:shapes"  # TrainConfig.source when the user named none
 
 
@@ -122,21 +131,26 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     gan = family_method == "gan"
     wgan = gan and c.loss == "wgan-gp"
     cyclegan = family_method == "cyclegan"
+    adain = family_method == "adain"
     if cyclegan:
         _resolve_cyclegan(c)
     elif c.res_blocks is not None:
         raise ArtforgeError(f"--res-blocks is for --model cyclegan, not {c.model}")
+    if adain:
+        _resolve_adain(c)
     if c.spectral_norm is None:
         # Without it the batch-norm DCGAN critic overpowers G on small sets within a few thousand
         # steps (D loss -> 0, mode collapse; seen twice while training the shipped model).
         # dcgan-seed stays the article's network unless asked; WGAN-GP's penalty already bounds its critic.
         c.spectral_norm = gan and c.model != "dcgan-seed" and not wgan
-    if c.latent_dim is None and not cyclegan:  # a translator has no latent space
+    if c.latent_dim is None and not (cyclegan or adain):  # translators have no latent space
         c.latent_dim = 100 if gan else 128
+    if c.ema_kimg is None:
+        c.ema_kimg = 0.0 if adain else 10.0
     if c.n_critic is None:
         c.n_critic = 5 if wgan else 1
     if c.lr is None:
-        c.lr = 1e-4 if wgan else (2e-4 if gan or cyclegan else 5e-4)
+        c.lr = 1e-4 if wgan or adain else (2e-4 if gan or cyclegan else 5e-4)
     if c.lr_d is None:
         c.lr_d = c.lr
     if c.beta1 is None:
@@ -148,6 +162,8 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     for name in ("steps", "batch", "size", "log_every", "sample_every", "ckpt_every", "keep"):
         if getattr(c, name) < 1:
             raise ArtforgeError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(c, name)})")
+    if c.ema_kimg < 0:
+        raise ArtforgeError(f"--ema-kimg must be 0 (off) or more (got {c.ema_kimg})")
     if c.eval_every < 0 or c.eval_n < 8:
         raise ArtforgeError("--eval-every must be 0 (off) or more, and --eval-n at least 8")
     if c.fit not in ("crop", "pad", "stretch"):
@@ -175,6 +191,22 @@ def _resolve_cyclegan(c: TrainConfig) -> None:
         raise ArtforgeError("--eval-every (FID of samples) does not apply to cyclegan yet; leave it at 0")
 
 
+def _resolve_adain(c: TrainConfig) -> None:
+    """The AdaIN decoder's training choices (Huang & Belongie 2017, §6.2; artforge.methods.adain)."""
+    from artforge.models.adain import encoder_spec
+
+    c.source = ""  # content and style are domain_a and domain_b
+    encoder_spec(c.encoder)  # a clear error for an unknown encoder
+    if c.crop is None:
+        c.crop = c.size // 2  # the paper: 256-px crops of 512-px pictures
+    if not 16 <= c.crop <= c.size:
+        raise ArtforgeError(f"--crop must be between 16 and --size ({c.size}), got {c.crop}")
+    if c.style_weight < 0 or c.identity_weight < 0:
+        raise ArtforgeError("--style-weight and --identity-weight must not be negative")
+    if c.eval_every:
+        raise ArtforgeError("--eval-every (FID of samples) does not apply to adain; leave it at 0")
+
+
 def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     """Keyword arguments for ``create_model`` from a resolved config."""
     kw: dict[str, Any] = {"image_size": cfg.size, "channels": 3, "latent_dim": cfg.latent_dim}
@@ -186,14 +218,20 @@ def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         kw["norm"] = "layer"  # batch norm in a WGAN-GP critic breaks the per-sample penalty
     if cfg.res_blocks is not None:
         kw["res_blocks"] = cfg.res_blocks
+    if cfg.model == "adain":
+        kw = {"encoder": cfg.encoder, **({"width": cfg.width} if cfg.width is not None else {})}
     return kw
 
 
 def method_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     from artforge.models import get_family
 
-    if get_family(cfg.model).method == "cyclegan":
+    method = get_family(cfg.model).method
+    if method == "cyclegan":
         return {"loss": cfg.loss, "cycle_weight": cfg.cycle_weight, "identity": cfg.identity,
                 "pool_size": cfg.pool_size}
+    if method == "adain":
+        return {"encoder": cfg.encoder, "crop": cfg.crop, "style_weight": cfg.style_weight,
+                "identity_weight": cfg.identity_weight}
     return {"loss": cfg.loss, "n_critic": cfg.n_critic, "gp_weight": cfg.gp_weight, "r1_gamma": cfg.r1_gamma,
             "diffaugment": cfg.diffaugment, "beta": cfg.beta}

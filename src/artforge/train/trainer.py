@@ -27,11 +27,12 @@ from torch import nn
 from artforge.data.sources import open_domains, open_source, parse_color
 from artforge.errors import ArtforgeError, CheckpointError, TrainingDiverged
 from artforge.methods import Method, create_method, method_class
-from artforge.models import get_family, save_export
+from artforge.models import get_family
 from artforge.models.registry import create_model
 from artforge.pictures import make_grid, save_png
+from artforge.randomness import SampleNoise
 from artforge.train import checkpoint, distributed
-from artforge.train.config import (ARCHITECTURE_FIELDS, TrainConfig, check_sources, method_kwargs, model_kwargs,
+from artforge.train.config import (KEEP_ON_RESUME, TrainConfig, check_sources, method_kwargs, model_kwargs,
                                    resolve)
 from artforge.train.logging import RunLogger
 from artforge.train.precision import autocast, resolve_device, resolve_precision
@@ -110,6 +111,8 @@ class EMA:
     def __init__(self, nets: dict[str, nn.Module], ema_kimg: float, rampup: float):
         self.ema_kimg, self.rampup = ema_kimg, rampup
         self.nets = {k: copy.deepcopy(v).eval().requires_grad_(False) for k, v in nets.items()}
+        for net in self.nets.values():  # sampled by rank 0 alone: its batch norm must never wait for the others
+            distributed.set_batchnorm_sync(net, False)
 
     def decay(self, images_seen: int, batch: int) -> float:
         half_life = self.ema_kimg * 1000
@@ -152,8 +155,8 @@ def refresh_batchnorm(net: nn.Module, method: Method, generator: torch.Generator
         m.momentum = momentum
 
 
-def _set_trainable(method: Method, phase: str) -> None:
-    # Only the phase's own networks build a gradient graph (saves the D backward in G steps).
+def set_trainable(method: Method, phase: str) -> None:
+    """Let only ``phase``'s own networks build a gradient graph (saves the D backward in G steps)."""
     for name, nets in method.trainable().items():
         for net in nets:
             net.requires_grad_(name == phase)
@@ -226,14 +229,19 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed + self.dist.rank)
         nets = create_model(cfg.model, **model_kwargs(cfg))
+        if self.dist.enabled and cfg.sync_batchnorm:
+            nets = {k: distributed.convert_sync_batchnorm(v) for k, v in nets.items()}
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else self.device.type in ("cpu", "cuda")
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         for net in nets.values():
             net.to(self.device, memory_format=fmt).train()
         distributed.broadcast_modules(self.dist, list(nets.values()))
         self.method = create_method(family.method, nets, **method_kwargs(cfg))
+        # One noise stream for the global batch, reseeded every step (artforge.randomness).
+        self.method.noise = SampleNoise(torch.Generator(), self.dist.rank, self.dist.world)
         self.export_config = {"model": cfg.model, "model_kwargs": model_kwargs(cfg), "method": family.method,
-                              "method_kwargs": method_kwargs(cfg), "image_size": cfg.size, "source": cfg.source}
+                              "method_kwargs": method_kwargs(cfg), "image_size": cfg.size, "source": cfg.source,
+                              "train_config": dataclasses.asdict(cfg)}  # how it was made, kept with the weights
         if self.two_domain:
             self.export_config["domains"] = [cfg.domain_a, cfg.domain_b]
         self.optimizers = {name: self._adam(name, nets_) for name, nets_ in self.method.trainable().items()}
@@ -244,7 +252,7 @@ class Trainer:
                        if self.two_domain else BatchStream(len(self.data.images), per_rank, self.dist, cfg.seed))
         self.step = 0
         self._sampler, self._sampler_step = None, -1  # EMA sampler, refreshed once per step (see _sampling_method)
-        self.best_fid = math.inf
+        self.best = {"metric": None, "value": math.inf, "step": None}  # the export kept in RUN/best
         # Own generator, not the global one: choosing the grid's inputs must not move the training RNG.
         self.preview_inputs = self.method.preview_inputs(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed),
                                                          self.data)
@@ -253,20 +261,22 @@ class Trainer:
                 net.compile()
 
     def _load_data(self, cfg: TrainConfig):
-        # Rank 0 decodes first and fills the cache; the others then read the cache.
-        if not self.dist.is_main:
-            distributed.barrier(self.dist)
+        # One process per machine (local rank 0) decodes the pictures into the shared on-disk cache;
+        # the machine's other processes then map that same file, so the page cache holds the pictures
+        # once per machine instead of once per process (see artforge.data.images).
         options = dict(fit=cfg.fit, background=parse_color(cfg.background), max_pixels=cfg.max_pixels,
                        n_builtin=cfg.n_builtin, seed=cfg.seed, progress=cfg.progress and self.dist.is_main,
                        warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main
                        else (lambda msg: None))
+        first = self.dist.local_rank == 0
+        data = self._open_data(cfg, options) if first else None
+        distributed.barrier(self.dist)
+        return data if first else self._open_data(cfg, options)
+
+    def _open_data(self, cfg: TrainConfig, options: dict):
         if self.two_domain:
-            data = open_domains(cfg.domain_a, cfg.domain_b, cfg.size, **options)
-        else:
-            data = open_source(cfg.source, cfg.size, **options)
-        if self.dist.is_main:
-            distributed.barrier(self.dist)
-        return data
+            return open_domains(cfg.domain_a, cfg.domain_b, cfg.size, **options)
+        return open_source(cfg.source, cfg.size, **options)
 
     def _adam(self, phase: str, nets: list[nn.Module]) -> torch.optim.Optimizer:
         cfg = self.cfg
@@ -298,9 +308,11 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as exc:
             raise CheckpointError(f"{path} does not fit this run's model/config ({exc})") from exc
         self.method.load_state_dict(state.get("method", {}))
+        self._warn_if_data_changed(state.get("data"))
         self.stream.load_state_dict(state["stream"])
         self.step = int(state["step"])
-        self.best_fid = float(state.get("best_fid", math.inf))
+        self.best = dict(state.get("best") or {"metric": "fid", "value": float(state.get("best_fid", math.inf)),
+                                                 "step": None})  # "best_fid": states of artforge 0.1
         rngs = state["rng"]
         if len(rngs) == self.dist.world:
             _set_rng_state(rngs[self.dist.rank], self.device)
@@ -308,6 +320,24 @@ class Trainer:
             torch.manual_seed(self.cfg.seed + self.dist.rank + 7919 * self.step)
         if self.dist.is_main:
             print(f"resuming {self.run_dir} from step {self.step} ({path.name})", file=sys.stderr)
+
+    def _data_fingerprint(self) -> dict:
+        """How many pictures, and which, the data order of this run is a permutation of."""
+        import hashlib
+
+        sets = [self.data.a, self.data.b] if self.two_domain else [self.data]
+        digest = hashlib.sha256("\n".join(p for d in sets for p in d.paths).encode("utf-8", "surrogatepass"))
+        return {"count": [len(d) for d in sets], "paths_sha256": digest.hexdigest()[:16]}
+
+    def _warn_if_data_changed(self, saved: dict | None) -> None:
+        now = self._data_fingerprint()
+        if saved is None or saved == now or not self.dist.is_main:
+            return
+        before, after = "+".join(f"{n:,}" for n in saved["count"]), "+".join(f"{n:,}" for n in now["count"])
+        change = f"{before} → {after} pictures" if before != after else "the same number of pictures, other files"
+        print(f"warning: the training pictures changed since this run started ({change}); training continues on "
+              "the pictures there now, so the data order is not the one an uninterrupted run would have had",
+              file=sys.stderr)
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> Path:
@@ -323,9 +353,6 @@ class Trainer:
                 print(self.data.summary() + (f", list in {self.run_dir / 'skipped.txt'}" if self.data.skipped else ""),
                       file=sys.stderr)
             self._loop()
-            # Every rank leaves together: tearing gloo down while a peer is still in a collective
-            # aborts that peer ("terminate called without an active exception").
-            distributed.barrier(self.dist)
         finally:
             distributed.shutdown(self.dist)
         return self.run_dir
@@ -341,7 +368,12 @@ class Trainer:
                 while self.step < cfg.steps:
                     losses = self.train_step()
                     self.step += 1
-                    self._check_finite(losses)
+                    bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+                    # One collective per step: every rank learns whether any rank diverged or was asked
+                    # to stop, so all stop at this step (none waits 30 minutes in the next all-reduce).
+                    stopping, diverged = distributed.any_rank(self.dist, [stop.requested, bool(bad)], self.device)
+                    if diverged:
+                        self._diverged(bad)
                     for k, v in losses.items():
                         totals[k] = totals.get(k, 0.0) + v
                     counted += 1
@@ -356,7 +388,6 @@ class Trainer:
                         self._sample_grid(logger)
                     if cfg.eval_every and (self.step % cfg.eval_every == 0 or last):
                         self._evaluate(logger)
-                    stopping = distributed.any_rank(self.dist, stop.requested, self.device)
                     if self.step % cfg.ckpt_every == 0 or last or stopping:
                         self._save()
                     if stopping:
@@ -367,8 +398,7 @@ class Trainer:
             if logger:
                 logger.close()
         if main:
-            try_next = (f"artforge translate {self.run_dir} --direction a2b PICTURES -o OUT" if self.two_domain
-                        else f"artforge generate {self.run_dir} -n 16")
+            try_next = self.method.try_next.format(run=self.run_dir)
             print(f"done: {self.run_dir} (export in {self.run_dir / 'model'}; try: {try_next})", file=sys.stderr)
 
     def _next_batch(self) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -399,13 +429,14 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         out: dict[str, float] = {}
+        self.method.noise.reseed(self.cfg.seed, self.step)
         if self.cfg.lr_decay:
             out["lr_scale"] = self._apply_lr_decay()
         batch = None
         for phase in self.method.phases():
             if phase.needs_data or batch is None:
                 batch = self._next_batch()
-            _set_trainable(self.method, phase.name)
+            set_trainable(self.method, phase.name)
             opt = self.optimizers[phase.name]
             opt.zero_grad(set_to_none=True)
             with autocast(self.device, self.precision):
@@ -419,14 +450,15 @@ class Trainer:
         self.ema.update(self.method.nets, (self.step + 1) * self.cfg.batch, self.cfg.batch)
         return out
 
-    def _check_finite(self, losses: dict[str, float]) -> None:
-        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
-        if bad:
-            states = checkpoint.list_states(self.run_dir)
-            kept = f"the last good checkpoint (step {states[-1][0]}) is intact" if states else "no checkpoint was written yet"
-            raise TrainingDiverged(
-                f"training diverged at step {self.step}: {', '.join(f'{k}={v}' for k, v in bad.items())}; {kept}. "
-                "Try a lower --lr, --precision fp32, --spectral-norm or --loss wgan-gp.")
+    def _diverged(self, bad: dict[str, float]) -> None:
+        """Stop every rank with the same message, naming the losses and the ranks that went non-finite."""
+        reports = distributed.gather_objects(self.dist, bad)
+        where = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) + (f" (rank {rank})" if self.dist.enabled else "")
+                          for rank, r in enumerate(reports) if r)
+        states = checkpoint.list_states(self.run_dir)
+        kept = f"the last good checkpoint (step {states[-1][0]}) is intact" if states else "no checkpoint was written yet"
+        raise TrainingDiverged(f"training diverged at step {self.step}: {where}; {kept}. "
+                               "Try a lower --lr, --precision fp32, --spectral-norm or --loss wgan-gp.")
 
     # ------------------------------------------------------------------ outputs
     def _sampling_method(self) -> Method:
@@ -437,7 +469,7 @@ class Trainer:
         """
         if self._sampler_step != self.step:
             nets = dict(self.ema.nets)
-            self._sampler = create_method(get_family(self.cfg.model).method, nets, **method_kwargs(self.cfg))
+            self._sampler = self.method.with_nets(nets)
             refresh_batchnorm(self._sampler.sampler, self._sampler, torch.Generator().manual_seed(self.cfg.seed + 1))
             self._sampler_step = self.step
         return self._sampler
@@ -452,23 +484,38 @@ class Trainer:
         logger.image("samples", grid, self.step)
 
     def _evaluate(self, logger: RunLogger | None) -> None:
-        """FID/KID of EMA samples against the training pictures; keep the best-FID export in RUN/best."""
+        """FID/KID of EMA samples against the training pictures; keep the best export in RUN/best.
+
+        "Best" is by FID only when each side has more pictures than the feature space has
+        dimensions; below that FID's covariance is rank-deficient and its upward bias (which depends
+        on N and on the model) could decide the choice, so the unbiased KID decides instead.
+        """
         if not self.dist.is_main:
             return
-        from artforge.evaluate.evaluate import evaluate
+        from artforge.evaluate.compare import describe_features, measure_against_real, selection_metric
 
         n = min(self.cfg.eval_n, len(self.data.images))
         sampler = self._sampling_method()
         # Own generators, never the global RNG: evaluating must not change the training trajectory.
         fake = sampler.sample(n, generator=torch.Generator().manual_seed(self.cfg.seed + 2))
         real_idx = torch.randperm(len(self.data.images), generator=torch.Generator().manual_seed(self.cfg.seed))[:n]
-        result = evaluate(fake, self.data.images[real_idx], metrics=("fid", "kid"), kid_subset=min(1000, n // 2))
+        result = measure_against_real(fake, self.data.images[real_idx], metrics=("fid", "kid"),
+                                      kid_subset=min(1000, n // 2))
+        metric = selection_metric(n, result["features"]["dim"])
+        if self.best["metric"] != metric:  # first evaluation, or --eval-n changed on resume: FID and KID don't compare
+            if self.best["metric"] is not None:
+                logger.write(f"best export now chosen by {metric} (was {self.best['metric']})")
+            self.best = {"metric": metric, "value": math.inf, "step": None}
+            logger.write(f"evaluation: {n} samples vs {n} training pictures, features: "
+                         f"{describe_features(result['features'])}; best export by {metric}"
+                         + (f" (N = {n} is not above the feature dimension)" if metric == "kid" else ""))
         figures = {"eval/fid": result["fid"], "eval/kid": result["kid"], "eval/kid_std": result["kid_std"]}
-        if result["fid"] < self.best_fid:
-            self.best_fid = result["fid"]
-            save_export(self.run_dir / "best", sampler.nets, self.export_config,
-                        metadata={"step": self.step, "fid": result["fid"]})
-        figures["eval/best_fid"] = self.best_fid
+        if result[metric] < self.best["value"]:
+            self.best = {"metric": metric, "value": result[metric], "step": self.step}
+            self.method.save_export(self.run_dir / "best", sampler.nets, self.export_config,
+                                    metadata={"step": self.step, metric: result[metric],
+                                              "features": describe_features(result["features"])})
+        figures[f"eval/best_{metric}"] = self.best["value"]
         logger.metrics(self.step, figures)
 
     def _save(self) -> None:
@@ -477,7 +524,7 @@ class Trainer:
             distributed.barrier(self.dist)
             return
         self._sampling_method()  # refreshes the EMA batch-norm statistics that the export carries
-        save_export(self.run_dir / "model", self.ema.nets, self.export_config, metadata={"step": self.step})
+        self.method.save_export(self.run_dir / "model", self.ema.nets, self.export_config, metadata={"step": self.step})
         state = {
             "nets": {k: v.state_dict() for k, v in self.method.nets.items()},
             "ema": {k: v.state_dict() for k, v in self.ema.nets.items()},
@@ -485,8 +532,9 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "method": self.method.state_dict(),
             "stream": self.stream.state_dict(),
+            "data": self._data_fingerprint(),
             "rng": rngs,
-            "best_fid": self.best_fid,
+            "best": self.best,
             "config": dataclasses.asdict(self.cfg),
         }
         checkpoint.save_state(self.run_dir, self.step, state, self.cfg.keep)
@@ -498,12 +546,13 @@ def default_run_dir(cfg: TrainConfig, runs_root: Path = Path("runs")) -> Path:
 
 
 def config_for_resume(run_dir: Path, overrides: dict) -> TrainConfig:
-    """The run's recorded config with the user's new flags applied (only those that keep the networks)."""
+    """The run's recorded config with the user's new flags applied (only those that keep the networks and data)."""
     saved = TrainConfig.load_yaml(Path(run_dir) / "config.yaml")
-    clash = [k for k in ARCHITECTURE_FIELDS if k in overrides and overrides[k] != getattr(saved, k)]
+    clash = [k for k in KEEP_ON_RESUME if k in overrides and overrides[k] != getattr(saved, k)]
     if clash:
-        raise ArtforgeError(f"cannot change {', '.join('--' + k.replace('_', '-') for k in clash)} when resuming "
-                            f"{run_dir}; start a new run instead")
+        flags = ", ".join(f"--{k.replace('_', '-')} (the run has {getattr(saved, k)!r})" for k in clash)
+        raise ArtforgeError(f"cannot change {flags} when resuming {run_dir}: it fixes the networks, the pictures or "
+                            "their order; leave it out, or start a new run with another --out")
     return dataclasses.replace(saved, **{k: v for k, v in overrides.items() if k != "out"}, out=str(run_dir))
 
 
