@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from artforge.cli import build_parser, main
-from artforge.data.images import load_image
+from artforge.data.decode import load_image
 from artforge.models import create_model, save_export
 from artforge.pictures import read_png_metadata, to_uint8, to_unit
 from artforge.translate import load_translator, translate, translation_size

@@ -301,21 +301,21 @@ def _cmd_style_train_adain(args: argparse.Namespace) -> int:
     out = train_adain(args.content, args.style, args.out, steps=args.steps, batch=args.batch, size=args.size,
                       crop=args.crop, lr=args.lr, style_weight=args.style_weight,
                       identity_weight=args.identity_weight, encoder=args.encoder, width=args.width,
-                      device=args.device, seed=args.seed, save_every=args.save_every)
+                      device=args.device, precision=args.precision, seed=args.seed, save_every=args.save_every)
     print(f"decoder in {out}; use it with: artforge style PHOTO STYLE --fast --adain {out} -o out.png")
     return 0
 
 
 def _add_train_adain_parser(sub) -> None:
-    from artforge.style.adain import DEFAULT_ENCODER, ENCODERS
+    from artforge.models.adain import DEFAULT_ENCODER, ENCODERS
 
     q = _add_style_action(sub, "train-adain", description="Train a fast-style (AdaIN) decoder. Example:\n"
                           "  artforge style train-adain --content my_photos/ --style my_paintings/ --out my-adain\n"
                           "Run the same command again to continue an interrupted run (or train further with a "
                           "larger --steps).", formatter_class=argparse.RawDescriptionHelpFormatter)
-    q.add_argument("--content", nargs="+", required=True, help="folders (or builtin:NAME) of content pictures")
-    q.add_argument("--style", nargs="+", required=True, help="folders (or builtin:paintings) of style pictures")
-    q.add_argument("--out", required=True, help="folder for the decoder (and its resumable state)")
+    q.add_argument("--content", required=True, help="a folder (or builtin:NAME) of content pictures")
+    q.add_argument("--style", required=True, help="a folder (or builtin:paintings) of style pictures")
+    q.add_argument("--out", required=True, help="the run folder (an existing one is continued)")
     q.add_argument("--steps", type=int, default=5000, help="training steps (default 5000)")
     q.add_argument("--batch", type=int, default=8, help="content/style pairs per step (default 8, the paper's)")
     q.add_argument("--size", type=int, default=256, help="pictures are loaded at this size (default 256)")
@@ -327,6 +327,7 @@ def _add_train_adain_parser(sub) -> None:
     q.add_argument("--encoder", default=DEFAULT_ENCODER, choices=sorted(ENCODERS))
     q.add_argument("--width", type=float, default=0.5, help="decoder width; 1 = the paper's (default 0.5)")
     q.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, mps")
+    q.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16, fp16")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--save-every", type=int, default=200, help="save the resumable state every N steps")
     q.set_defaults(func=_cmd_style_train_adain)

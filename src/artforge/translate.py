@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from artforge.data.images import BadImage, SkippedFile, load_image, print_to_stderr, scan_folder
+from artforge.data.decode import BadImage, load_image
+from artforge.data.images import SkippedFile, print_to_stderr, scan_folder
 from artforge.data.sources import parse_color
 from artforge.errors import ArtforgeError
 from artforge.generate import load_model, provenance

@@ -29,8 +29,19 @@ BAD_FILES = {
     "bomb.png": "decompression bomb: 12000x12000 pixels exceeds --max-pixels 10000000",
 }
 GOOD_FILES = [
-    "anim.gif", "blue.webp", "cmyk.jpg", "exif.jpg", "gray16.png", "green.bmp", "la.png",
-    "palette.gif", "purple.tiff", "red.jpg", "rgba.png", "sub/nested.png", "wide.png",
+    "anim.gif",
+    "blue.webp",
+    "cmyk.jpg",
+    "exif.jpg",
+    "gray16.png",
+    "green.bmp",
+    "la.png",
+    "palette.gif",
+    "purple.tiff",
+    "red.jpg",
+    "rgba.png",
+    "sub/nested.png",
+    "wide.png",
 ]
 BOMB_MAX_PIXELS = 10_000_000
 
@@ -137,10 +148,33 @@ def messy_set(messy_folder, tmp_path_factory):
 
     warnings: list[str] = []
     found = load_folder(
-        messy_folder, 32, background=BACKGROUND, max_pixels=BOMB_MAX_PIXELS,
-        cache_dir=tmp_path_factory.mktemp("cache"), progress=False, warn=warnings.append,
+        messy_folder,
+        32,
+        background=BACKGROUND,
+        max_pixels=BOMB_MAX_PIXELS,
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        progress=False,
+        warn=warnings.append,
     )
     return found, warnings
+
+
+@pytest.fixture(scope="session")
+def big_messy_folder(tmp_path_factory) -> Path:
+    """The messy folder plus enough small pictures (some captioned) that decoding uses worker processes."""
+    from artforge.data.images import POOL_MIN_FILES
+
+    root = tmp_path_factory.mktemp("big-messy")
+    write_good_files(root)
+    write_bad_files(root)
+    (root / "many").mkdir()
+    for i in range(POOL_MIN_FILES):
+        picture = halves((4 * i, 255 - 3 * i, 90), (200, 2 * i, 255 - i), size=(24 + i % 5, 20))
+        picture.save(root / "many" / f"{i:03d}.png")
+        if i % 7 == 0:
+            (root / "many" / f"{i:03d}.txt").write_text(f"picture {i}", encoding="utf-8")
+    (root / "many" / "050.png").write_bytes(b"")  # a bad file among the many, so compaction has gaps to close
+    return root
 
 
 def make_clean_folder(root: Path, n: int = 3) -> Path:
@@ -166,15 +200,33 @@ def swapped_primaries_icc() -> bytes:
     d50 = (0.9642, 1.0, 0.8249)
     red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
     curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 0x0233) + b"\0\0"  # gamma 2.2
-    tags = [(b"wtpt", xyz(*d50)), (b"rXYZ", xyz(*blue)), (b"gXYZ", xyz(*green)), (b"bXYZ", xyz(*red)),
-            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    tags = [
+        (b"wtpt", xyz(*d50)),
+        (b"rXYZ", xyz(*blue)),
+        (b"gXYZ", xyz(*green)),
+        (b"bXYZ", xyz(*red)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = struct.pack(">I", len(tags)), b""
     for sig, body in tags:
         table += sig + struct.pack(">II", offset + len(data), len(body))
         data += body
     size = offset + len(data)
-    header = (struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
-              + b"\0" * 12 + b"acsp" + b"\0" * 24 + struct.pack(">I", 0) + s15(d50[0]) + s15(d50[1]) + s15(d50[2]))
+    header = (
+        struct.pack(">I", size)
+        + b"\0" * 4
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + b"\0" * 12
+        + b"acsp"
+        + b"\0" * 24
+        + struct.pack(">I", 0)
+        + s15(d50[0])
+        + s15(d50[1])
+        + s15(d50[2])
+    )
     header += b"\0" * (128 - len(header))
     return header + table + data

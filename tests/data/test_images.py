@@ -11,13 +11,28 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-import artforge.data.images as images_mod
 from artforge.data import BadImage, format_info, inspect_folder, load_folder, load_image, scan_folder
 from artforge.errors import DataError
 
 from .conftest import (
-    BACKGROUND, BAD_FILES, BLUE, BOMB_MAX_PIXELS, GOOD_FILES, GREEN, GREY, ORANGE, PURPLE, RED, YELLOW,
-    gradient16, halves, make_clean_folder, solid, swapped_primaries_icc, wide_bands, write_bomb_png,
+    BACKGROUND,
+    BAD_FILES,
+    BLUE,
+    BOMB_MAX_PIXELS,
+    GOOD_FILES,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    RED,
+    YELLOW,
+    gradient16,
+    halves,
+    make_clean_folder,
+    solid,
+    swapped_primaries_icc,
+    wide_bands,
+    write_bomb_png,
 )
 
 
@@ -70,8 +85,14 @@ def test_every_skip_is_reported_through_warn(messy_set):
 def test_summary_uses_thousands_separators():
     from artforge.data import ImageSet, SkippedFile
 
-    found = ImageSet(torch.zeros(1391, 3, 1, 1, dtype=torch.uint8), [None] * 1391, ["x"] * 1391,
-                     [SkippedFile("y", "empty file")] * 58, "f", 1449)
+    found = ImageSet(
+        torch.zeros(1391, 3, 1, 1, dtype=torch.uint8),
+        [None] * 1391,
+        ["x"] * 1391,
+        [SkippedFile("y", "empty file")] * 58,
+        "f",
+        1449,
+    )
     assert found.summary() == "used 1,391 of 1,449 files; skipped 58"
 
 
@@ -81,6 +102,27 @@ def test_write_skipped(messy_set, tmp_path):
     lines = (tmp_path / "skipped.txt").read_text(encoding="utf-8").splitlines()
     assert lines == [f"{s.path}\t{s.reason}" for s in found.skipped]
     assert any(line.endswith("\tempty file") and "empty.png" in line for line in lines)
+
+
+def test_write_skipped_is_atomic(messy_set, tmp_path, monkeypatch):
+    found, _ = messy_set
+    target = tmp_path / "skipped.txt"
+    target.write_text("the old list\n")
+    real_replace, renamed = os.replace, []
+
+    def failing_replace(src, dst):
+        renamed.append(Path(dst))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        found.write_skipped(target)
+    assert renamed == [target]  # written beside it, then renamed onto it
+    assert target.read_text() == "the old list\n"  # a failed write leaves the old file whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["skipped.txt"]  # and no temp file behind
+    monkeypatch.setattr(os, "replace", real_replace)
+    found.write_skipped(target)
+    assert target.read_text().count("\n") == len(found.skipped)
 
 
 def test_captions_from_sidecars(messy_set):
@@ -94,10 +136,18 @@ def test_captions_from_sidecars(messy_set):
 # --------------------------------------------------------------------------- colours
 
 
-@pytest.mark.parametrize("name, colour", [
-    ("red.jpg", RED), ("cmyk.jpg", (255, 0, 0)), ("blue.webp", BLUE), ("green.bmp", GREEN),
-    ("purple.tiff", PURPLE), ("sub/nested.png", ORANGE), ("anim.gif", RED),  # first frame, not green
-])
+@pytest.mark.parametrize(
+    "name, colour",
+    [
+        ("red.jpg", RED),
+        ("cmyk.jpg", (255, 0, 0)),
+        ("blue.webp", BLUE),
+        ("green.bmp", GREEN),
+        ("purple.tiff", PURPLE),
+        ("sub/nested.png", ORANGE),
+        ("anim.gif", RED),  # first frame, not green
+    ],
+)
 def test_solid_colours_survive(messy_set, name, colour):
     found, _ = messy_set
     assert_colour(mean_rgb(by_name(found, name)), colour)
@@ -273,97 +323,6 @@ def test_scan_is_sorted_skips_hidden_and_survives_symlink_loops(tmp_path):
     assert reasons["b/.git"] == "hidden folder"
     assert reasons["dangling.png"] == "broken symlink"
     assert "symlink" in reasons["b/loop"]
-
-
-# --------------------------------------------------------------------------- cache
-
-
-def cached_load(folder, cache, **kw):
-    return load_folder(folder, 16, cache_dir=cache, progress=False, warn=lambda m: None, **kw)
-
-
-def count_decodes(monkeypatch) -> list:
-    calls = []
-    real = images_mod.load_image
-
-    def counting(path, *args, **kwargs):
-        calls.append(Path(path).name)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(images_mod, "load_image", counting)
-    return calls
-
-
-def test_cache_is_hit_on_second_call(tmp_path, monkeypatch):
-    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
-    (folder / "img1.txt").write_text("middle")
-    first = cached_load(folder, cache)
-    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".npy"]
-    monkeypatch.setattr(images_mod, "load_image", lambda *a, **k: pytest.fail("cache was not used"))
-    second = cached_load(folder, cache)
-    assert torch.equal(first.images, second.images)
-    assert second.paths == first.paths and second.captions == [None, "middle", None]
-    assert second.summary() == first.summary()
-
-
-def test_cache_invalidated_by_touch_add_and_settings(tmp_path, monkeypatch):
-    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
-    cached_load(folder, cache)
-    calls = count_decodes(monkeypatch)
-    st = os.stat(folder / "img0.png")
-    os.utime(folder / "img0.png", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    cached_load(folder, cache)
-    assert len(calls) == 3  # touched -> decoded again
-    solid(RED).save(folder / "new.png")
-    assert len(cached_load(folder, cache)) == 4 and len(calls) == 7
-    cached_load(folder, cache, fit="pad")  # other settings -> their own entry
-    assert len(calls) == 11
-    cached_load(folder, cache)
-    assert len(calls) == 11
-    # the stale entries of the same settings were pruned: one pair per settings
-    assert len(list(cache.glob("*.npy"))) == 2
-
-
-def test_caption_edit_invalidates_cache(tmp_path):
-    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
-    (folder / "img0.txt").write_text("old")
-    assert cached_load(folder, cache).captions[0] == "old"
-    (folder / "img0.txt").write_text("new caption")
-    assert cached_load(folder, cache).captions[0] == "new caption"
-
-
-@pytest.mark.parametrize("damage", ["npy", "json", "shape"])
-def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, damage):
-    folder, cache = make_clean_folder(tmp_path / "d"), tmp_path / "cache"
-    first = cached_load(folder, cache)
-    (npy,) = cache.glob("*.npy")
-    if damage == "npy":
-        npy.write_bytes(b"\x93NUMPY garbage")
-    elif damage == "json":
-        npy.with_suffix(".json").write_text("{not json")
-    else:
-        np.save(npy, np.zeros((2, 3, 16, 16), np.uint8))
-    calls = count_decodes(monkeypatch)
-    again = cached_load(folder, cache)
-    assert len(calls) == 3 and torch.equal(again.images, first.images)
-    monkeypatch.setattr(images_mod, "load_image", lambda *a, **k: pytest.fail("rebuilt cache not used"))
-    assert torch.equal(cached_load(folder, cache).images, first.images)
-
-
-def test_unwritable_cache_only_warns(tmp_path):
-    folder = make_clean_folder(tmp_path / "d")
-    (tmp_path / "blocker").write_text("a file where the cache folder should be")
-    warnings = []
-    found = load_folder(folder, 16, cache_dir=tmp_path / "blocker" / "c", progress=False, warn=warnings.append)
-    assert len(found) == 3
-    assert any("could not write the image cache" in w for w in warnings)
-
-
-def test_default_cache_dir_follows_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARTFORGE_CACHE", str(tmp_path / "root"))
-    make_clean_folder(tmp_path / "d", 1)
-    load_folder(tmp_path / "d", 16, progress=False)
-    assert len(list((tmp_path / "root" / "images").glob("*.npy"))) == 1
 
 
 # --------------------------------------------------------------------------- inspect

@@ -43,11 +43,11 @@ def test_pictures_are_varied_and_colourful(paintings):
     images, _ = paintings
     flat = images.reshape(len(images), -1).astype(np.float32)
     assert len({row.tobytes() for row in images.reshape(len(images), -1)}) == len(images)
-    assert images.std(axis=(1, 2, 3)).min() > 15                       # never a flat canvas
+    assert images.std(axis=(1, 2, 3)).min() > 15  # never a flat canvas
     distances = np.abs(flat[:, None] - flat[None]).mean(-1)
-    assert distances[~np.eye(len(images), dtype=bool)].min() > 10      # no near-duplicates
+    assert distances[~np.eye(len(images), dtype=bool)].min() > 10  # no near-duplicates
     palettes = [np.unique(im.reshape(-1, 3) // 32, axis=0).shape[0] for im in images]
-    assert min(palettes) >= 8                                          # several colours per picture
+    assert min(palettes) >= 8  # several colours per picture
 
 
 def _oriented_energy(image: np.ndarray) -> float:
@@ -59,7 +59,7 @@ def _oriented_energy(image: np.ndarray) -> float:
     coherences = []
     for y in range(0, h - 15, 16):
         for x in range(0, w - 15, 16):
-            sl = np.s_[y:y + 16, x:x + 16]
+            sl = np.s_[y : y + 16, x : x + 16]
             a, b, c = (gx[sl] ** 2).sum(), (gy[sl] ** 2).sum(), (gx[sl] * gy[sl]).sum()
             coherences.append(np.sqrt((a - b) ** 2 + 4 * c * c) / (a + b + 1e-6))
     return float(np.mean(coherences))

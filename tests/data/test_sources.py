@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -65,6 +68,61 @@ def test_prepare_writes_numbered_pngs_captions_and_skipped(tmp_path):
     assert (out / "skipped.txt").read_text() == f"{src / 'broken.png'}\tempty file\n"
 
 
+def test_prepare_writes_every_file_atomically(tmp_path, monkeypatch):
+    src = make_clean_folder(tmp_path / "src", 2)
+    (src / "img1.txt").write_text("second")
+    (src / "broken.png").write_bytes(b"")
+    real_replace, renamed = os.replace, []
+
+    def recording_replace(tmp, dst):
+        renamed.append(Path(dst).name)
+        return real_replace(tmp, dst)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    prepare(str(src), tmp_path / "out", 16, cache_dir=False, **quiet())
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["000000.png", "000001.png", "000001.txt", "skipped.txt"]
+    assert sorted(renamed) == written  # each one was written beside its name and renamed onto it
+
+
+def test_prepare_interrupted_leaves_no_half_png(tmp_path, monkeypatch):
+    src = make_clean_folder(tmp_path / "src", 3)
+    real_replace, calls = os.replace, []
+
+    def dying_replace(tmp, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_replace(tmp, dst)
+
+    monkeypatch.setattr(os, "replace", dying_replace)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(str(src), tmp_path / "out", 16, cache_dir=False, **quiet())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000000.png"]  # whole files only, no temp
+    assert Image.open(tmp_path / "out" / "000000.png").size == (16, 16)
+    # what a kill -9 mid-write would leave; --overwrite clears it with the rest
+    (tmp_path / "out" / ".000001.png.0badc0de.tmp").write_bytes(b"half a png")
+    monkeypatch.undo()
+    prepare(str(src), tmp_path / "out", 16, cache_dir=False, overwrite=True, **quiet())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000000.png", "000001.png", "000002.png"]
+
+
+def test_open_source_and_prepare_pass_workers_on(tmp_path, monkeypatch):
+    import artforge.data.sources as sources_mod
+
+    seen, real = [], sources_mod.load_folder
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sources_mod, "load_folder", recording)
+    folder = make_clean_folder(tmp_path / "src", 1)
+    open_source(str(folder), 8, cache_dir=False, workers=2, **quiet())
+    prepare(str(folder), tmp_path / "out", 8, cache_dir=False, workers=3, **quiet())
+    assert seen == [2, 3]
+
+
 def test_prepare_refuses_non_empty_folder_and_overwrite_keeps_foreign_files(tmp_path):
     src = make_clean_folder(tmp_path / "src", 2)
     out = tmp_path / "out"
@@ -85,10 +143,18 @@ def test_prepare_builtin(tmp_path):
     assert (tmp_path / "out" / "000001.txt").read_text().strip() == found.captions[1]
 
 
-@pytest.mark.parametrize("text, rgb", [
-    ("white", (255, 255, 255)), ("black", (0, 0, 0)), ("#ff8800", (255, 136, 0)), ("#F80", (255, 136, 0)),
-    ("255,136,0", (255, 136, 0)), (" 255, 136 , 0 ", (255, 136, 0)), ("DarkBlue", (0, 0, 139)),
-])
+@pytest.mark.parametrize(
+    "text, rgb",
+    [
+        ("white", (255, 255, 255)),
+        ("black", (0, 0, 0)),
+        ("#ff8800", (255, 136, 0)),
+        ("#F80", (255, 136, 0)),
+        ("255,136,0", (255, 136, 0)),
+        (" 255, 136 , 0 ", (255, 136, 0)),
+        ("DarkBlue", (0, 0, 139)),
+    ],
+)
 def test_parse_color(text, rgb):
     assert parse_color(text) == rgb
 

@@ -3,8 +3,7 @@
 import torch
 
 from artforge.data.builtin import make_shapes
-from artforge.evaluate.compare import (format_result, measure_against_real, selection_metric,
-                                       small_sample_warnings)
+from artforge.evaluate.compare import format_result, measure_against_real, selection_metric, small_sample_warnings
 from artforge.pictures import to_unit
 
 

@@ -3,8 +3,16 @@ import torch
 
 from artforge.data import open_source
 from artforge.errors import ArtforgeError
-from artforge.evaluate.critic import (Critic, CriticConfig, cross_validate, fold_ids, picture_inputs, spearman,
-                                      tier_of, train_critic)
+from artforge.evaluate.critic import (
+    Critic,
+    CriticConfig,
+    cross_validate,
+    fold_ids,
+    picture_inputs,
+    spearman,
+    tier_of,
+    train_critic,
+)
 from artforge.evaluate.critic_data import graded_set
 from artforge.evaluate.curate import DEFAULT_CRITIC, load_critic
 

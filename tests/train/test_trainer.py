@@ -12,8 +12,8 @@ from artforge.generate import load_model
 from artforge.methods.gan import GAN
 from artforge.train import TrainConfig, config_for_resume, train
 from artforge.train.checkpoint import list_states, load_latest_state
-from artforge.train.trainer import BatchStream
 from artforge.train.distributed import DistInfo
+from artforge.train.trainer import BatchStream
 
 
 def tiny(tmp_path, **kw) -> TrainConfig:
@@ -220,3 +220,19 @@ def test_sync_batchnorm_is_plain_batchnorm_without_a_process_group():
     x = torch.randn(5, 3, 8, 8)
     torch.testing.assert_close(synced(x), plain(x))
     torch.testing.assert_close(synced[1].running_var, plain[1].running_var)
+
+
+def test_resume_rewrites_stats_atomically(tmp_path, monkeypatch):
+    """The stats file is cut back to the resumed step through a temp file + rename, never in place."""
+    import artforge.train.logging as run_logging
+
+    run = train(tiny(tmp_path, steps=4, ckpt_every=2))
+    with (run / "stats.jsonl").open("a") as f:
+        f.write('{"step": 9, "x": 1}\n{"step": 10, "x"')  # rows past the state, the last one half-written
+    replaced = []
+    original = run_logging.atomic_write_bytes
+    monkeypatch.setattr(run_logging, "atomic_write_bytes", lambda path, data: (replaced.append(path),
+                                                                              original(path, data)))
+    train(config_for_resume(run, {"steps": 6}), resume=run)
+    assert replaced == [run / "stats.jsonl"]
+    assert [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()] == [2, 4, 6]

@@ -2,9 +2,16 @@
 
 Artists' folders are messy: phone photos with EXIF rotation, PNGs with
 transparency, 16-bit scans, CMYK JPEGs from print work, animated GIFs, half
-copied files, ``.DS_Store``, an SVG or two.  Every regular file is tried with
-Pillow; whatever cannot be used is *skipped and reported* (path + reason), never
-a crash, and the decoded result is cached so the second run starts at once.
+copied files, ``.DS_Store``, an SVG or two.  Every regular file is tried
+(``artforge.data.decode`` turns one file into pixels); whatever cannot be used is
+*skipped and reported* (path + reason), never a crash, and the decoded result is
+cached so the second run starts at once.
+
+Scale: the first load decodes in parallel worker processes straight into a raw
+uint8 file in the cache folder; every later load *maps* that file (copy-on-write)
+instead of reading it, so ``ImageSet.images`` is backed by the page cache.  Eight
+training processes on one machine then share one copy of the pictures, and a data
+set larger than RAM still works (pages are read from disk as batches need them).
 
 Example::
 
@@ -16,28 +23,42 @@ Example::
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import errno
 import hashlib
-import io
 import json
+import math
+import multiprocessing
 import operator
 import os
+import re
+import secrets
+import select
+import signal
+import socket
 import statistics
 import sys
+import tempfile
 import threading
-import warnings
+import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
-import torch
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
+from artforge.data.decode import DEFAULT_MAX_PIXELS, BadImage, check_fit, decode_file, load_image
 from artforge.errors import DataError
-from artforge.fileio import atomic_save_npy, atomic_write_bytes
+from artforge.fileio import atomic_write_bytes, fsync_dir, fsync_file
+
+# torch is imported only where tensors are made: decoding workers import this module, and torch
+# would cost each of them about a second and 250 MB.
+if TYPE_CHECKING:
+    import torch
 
 # Informational only: files are NOT filtered by extension.  Every regular file is
 # tried with Pillow, because artists' files often carry wrong or no extensions.
@@ -46,31 +67,12 @@ IMAGE_EXTENSIONS = frozenset(
     ".ppm .pgm .pbm .pnm .tga .psd .jp2 .j2k .jfif".split()
 )
 SIDECAR_SUFFIX = ".txt"  # NAME.txt next to NAME.jpg holds the caption
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default limit (about 9,459 x 9,459)
-FITS = ("crop", "pad", "stretch")
-CACHE_VERSION = 1  # bump when decoding changes, so old caches are not reused
-
-# Pillow's MAX_IMAGE_PIXELS is a module global; we change it only while holding
-# this lock so that two loads in one process cannot see each other's limit.
-_PIXEL_LIMIT_LOCK = threading.Lock()
-_HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-_ALPHA_MODES = ("RGBA", "LA", "PA", "La", "RGBa")
-_SNIFF_BYTES = 4096
-# Formats artists often have that Pillow cannot read: say so instead of "not an image".
-_UNSUPPORTED = {
-    ".heic": "HEIC", ".heif": "HEIF", ".cr2": "Canon raw", ".cr3": "Canon raw", ".nef": "Nikon raw",
-    ".arw": "Sony raw", ".dng": "DNG raw", ".raf": "Fuji raw", ".orf": "Olympus raw", ".rw2": "Panasonic raw",
-    ".kra": "Krita", ".xcf": "GIMP", ".psb": "large Photoshop", ".pdf": "PDF", ".ai": "Illustrator",
-}
-
-
-class BadImage(Exception):
-    """A file that cannot be used as a training picture; ``reason`` says why."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
+CACHE_VERSION = 2  # bump when decoding or the cache layout changes, so old caches are not reused (2: raw .u8)
+# Each worker may hold one full-resolution picture (up to max_pixels x 3 bytes: 270 MB at the default),
+# and few disks feed more decoders than this.
+MAX_DEFAULT_WORKERS = 32
+POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
+_COMPACT_BYTES = 32 << 20  # rows moved per step when closing the gaps of skipped files (bounded memory)
 
 @dataclass
 class SkippedFile:
@@ -85,7 +87,9 @@ class ImageSet:
     """Decoded pictures plus what was left out and why.
 
     ``images`` is uint8 N x 3 x S x S (RGB); ``captions[i]`` and ``paths[i]``
-    describe ``images[i]``.
+    describe ``images[i]``.  For a folder it is usually a copy-on-write memory
+    map of the cache file: ``images[idx]`` copies just those rows, and writing
+    into ``images`` changes this process's view only, never the cache.
     """
 
     images: torch.Tensor
@@ -103,9 +107,9 @@ class ImageSet:
         return f"used {len(self.paths):,} of {self.total_files:,} files; skipped {len(self.skipped):,}"
 
     def write_skipped(self, path) -> None:
-        """Write one ``PATH<TAB>REASON`` line per skipped file."""
+        """Write one ``PATH<TAB>REASON`` line per skipped file (crash-safely: the old file or the new one)."""
         lines = "".join(f"{s.path}\t{s.reason}\n" for s in self.skipped)
-        Path(path).write_text(lines, encoding="utf-8", errors="backslashreplace")
+        atomic_write_bytes(Path(path), lines.encode("utf-8", errors="backslashreplace"))
 
 
 def print_to_stderr(message: str) -> None:
@@ -184,220 +188,6 @@ def _read_caption(path: Path | None) -> str | None:
     return text or None
 
 
-# --------------------------------------------------------------------------- decoding
-
-
-def load_image(
-    path,
-    size: int,
-    fit: str = "crop",
-    background=(255, 255, 255),
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-) -> np.ndarray:
-    """Decode one file into a ``size`` x ``size`` x 3 uint8 RGB array.
-
-    Raises :class:`BadImage` (with a short reason) for anything unusable.
-
-    >>> load_image("cat.jpg", 64, fit="pad").shape          # doctest: +SKIP
-    (64, 64, 3)
-    """
-    array, _meta = _decode_file(Path(path), size, fit, tuple(background), max_pixels)
-    return array
-
-
-def _decode_file(path: Path, size: int, fit: str, background: tuple, max_pixels) -> tuple[np.ndarray, dict]:
-    """Decode ``path``; return (array, {"format", "mode", "size"}) or raise BadImage."""
-    _check_fit(fit)
-    rgb, meta = decode_rgb(path, background, max_pixels, draft_size=size, fit=fit)
-    out = _fit(rgb, size, fit, background)
-    return np.asarray(out, dtype=np.uint8).copy(), meta
-
-
-def decode_rgb(path, background=(255, 255, 255), max_pixels: int | None = DEFAULT_MAX_PIXELS,
-               draft_size: int | None = None, fit: str = "crop") -> tuple[Image.Image, dict]:
-    """One file as an RGB Pillow image through the robust path (EXIF, ICC, alpha, 16-bit, bomb check).
-
-    Full resolution unless ``draft_size`` lets JPEG decoding shrink it for a later resize to that
-    size.  Returns (image, {"format", "mode", "size"}); raises :class:`BadImage` with a short reason.
-    """
-    path = Path(path)
-    _sniff(path)
-    with _PIXEL_LIMIT_LOCK:
-        saved_limit = Image.MAX_IMAGE_PIXELS
-        try:
-            im = _open(path, max_pixels)
-            with im:
-                meta = {"format": im.format or "?", "mode": im.mode, "size": list(im.size)}
-                # Pillow re-checks the limit when seeking/loading some formats (GIF
-                # frames, ICO, TIFF pages): keep it at the user's limit for that.
-                Image.MAX_IMAGE_PIXELS = max_pixels
-                # without a draft size, a huge one turns the JPEG draft shortcut off
-                rgb = _load_rgb(im, draft_size or 1 << 16, fit, tuple(background))
-                if rgb is im:  # the file closes with the block: keep a detached copy
-                    rgb = rgb.copy()
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved_limit
-    return rgb, meta
-
-
-def _check_fit(fit: str) -> None:
-    if fit not in FITS:
-        raise DataError(f"unknown fit {fit!r}: use one of {', '.join(FITS)}")
-
-
-def _sniff(path: Path) -> None:
-    """Reject empty, unreadable and vector files before Pillow sees them."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_SNIFF_BYTES)
-    except OSError as e:
-        raise BadImage(f"cannot read file: {e.strerror or e}") from None
-    if not head:
-        raise BadImage("empty file")
-    # Only a text file can be SVG: binary formats start with magic bytes, never '<'.
-    text_start = head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-    if path.suffix.lower() in (".svg", ".svgz") or (text_start and b"<svg" in head.lower()):
-        raise BadImage("SVG is not supported (vector)")
-
-
-def _open(path: Path, max_pixels: int | None) -> Image.Image:
-    """Open (header only) and refuse decompression bombs before any decoding.
-
-    Called with the pixel-limit lock held.  Pillow's own check runs inside
-    ``Image.open`` with the *global* limit, so it is switched off for the open
-    and replaced by our check against the caller's ``max_pixels``; Pillow
-    decodes nothing until ``load()``, so nothing big is allocated in between.
-    """
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        im = Image.open(path)
-    except UnidentifiedImageError:
-        kind = _UNSUPPORTED.get(path.suffix.lower())
-        if kind:
-            raise BadImage(f"{kind} files are not supported; export as PNG or JPEG") from None
-        raise BadImage("not an image") from None
-    except Exception as e:  # plugins raise SyntaxError, struct.error, ... on bad headers
-        raise BadImage(f"truncated or corrupt image: {_describe(e)}") from None
-    w, h = im.size
-    if max_pixels and w * h > max_pixels:
-        im.close()
-        raise BadImage(f"decompression bomb: {w}x{h} pixels exceeds --max-pixels {max_pixels}")
-    return im
-
-
-def _load_rgb(im: Image.Image, size: int, fit: str, background: tuple) -> Image.Image:
-    """First frame, decoded, EXIF-rotated and flattened to RGB on ``background``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            im.seek(0)  # animated GIF/APNG/WebP: the first frame
-            if im.format == "JPEG":
-                # Let libjpeg decode at 1/2..1/8 scale (DCT-domain, antialiased):
-                # a 24 MP photo becomes cheap; both sides stay >= 2 x size.
-                im.draft(None, (2 * size, 2 * size))
-            im.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise BadImage(f"decompression bomb: {e}") from None
-        except Exception as e:  # truncated data, bad chunks, zlib errors, plugin bugs
-            raise BadImage(f"truncated or corrupt image: {_describe(e)}") from None
-    im = _to_srgb(_exif_upright(im))
-    try:
-        return _to_rgb(im, background)
-    except (ValueError, OSError) as e:
-        raise BadImage(f"unsupported image mode {im.mode}: {_describe(e)}") from None
-
-
-def _describe(e: Exception) -> str:
-    """Pillow's message, or the exception type when the message is empty."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return text or type(e).__name__
-
-
-def _exif_upright(im: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; a broken EXIF block is ignored, not fatal."""
-    try:
-        return ImageOps.exif_transpose(im)
-    except Exception:  # malformed EXIF is common and never worth losing the picture
-        return im
-
-
-def _to_srgb(im: Image.Image) -> Image.Image:
-    """Convert through an embedded ICC profile to sRGB (phone P3 photos, print CMYK).
-
-    Without this a CMYK file from print work comes out with the naive
-    ``255 - C - K`` colours.  A broken or unusual profile is ignored.
-    """
-    icc = im.info.get("icc_profile")
-    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
-        return im
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(im, profile, _srgb_profile(), outputMode=out_mode)
-    except Exception:  # a bad profile must not cost the picture; naive conversion follows
-        return im
-
-
-@functools.lru_cache(maxsize=1)
-def _srgb_profile():
-    """Built once, lazily: creating a LittleCMS profile is not free."""
-    return ImageCms.createProfile("sRGB")
-
-
-def _to_rgb(im: Image.Image, background: tuple) -> Image.Image:
-    """Any Pillow mode -> RGB; transparency is composited on ``background``."""
-    if im.mode in _HIGH_BIT_MODES:
-        im = _high_bit_to_l(im)
-    elif im.mode == "1":
-        im = im.convert("L")
-    if im.mode in _ALPHA_MODES or "transparency" in im.info:
-        rgba = im.convert("RGBA")
-        ground = Image.new("RGBA", im.size, (*background, 255))
-        return Image.alpha_composite(ground, rgba).convert("RGB")
-    return im.convert("RGB")  # L, P, CMYK, YCbCr, LAB, HSV, RGB
-
-
-def _high_bit_to_l(im: Image.Image) -> Image.Image:
-    """16/32-bit integer or float grey -> 8-bit L by *scaling*, not clipping.
-
-    Pillow's own ``convert("L")`` clips 16-bit values at 255, which turns a
-    16-bit scan white.  Integer data that fits 16 bits is scaled by 255/65535;
-    float data in [0, 1] by 255; anything else is stretched min..max.
-    """
-    a = np.asarray(im).astype(np.float64)
-    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    if im.mode == "F" and lo >= 0.0 and hi <= 1.0:
-        a = a * 255.0
-    elif im.mode != "F" and lo >= 0 and hi <= 65535:
-        a = a / 257.0  # 65535 / 255 == 257 exactly
-    elif hi > lo:
-        a = (a - lo) * (255.0 / (hi - lo))
-    else:
-        a = np.zeros_like(a)
-    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
-
-
-def _fit(im: Image.Image, size: int, fit: str, background: tuple) -> Image.Image:
-    """Resize to ``size`` x ``size`` with Lanczos (antialiased).
-
-    ``reducing_gap`` makes Pillow box-reduce huge images first and Lanczos the
-    rest: as sharp as pure Lanczos, much faster, no aliasing.
-    """
-    w, h = im.size
-    if fit == "stretch":
-        return im.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    if fit == "crop":  # shorter side -> size, centre square
-        side = min(w, h)
-        box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-        return im.resize((size, size), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
-    scale = size / max(w, h)  # pad: longer side -> size, letterbox the rest
-    inner_size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    inner = im.resize(inner_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    canvas = Image.new("RGB", (size, size), background)
-    canvas.paste(inner, ((size - inner_size[0]) // 2, (size - inner_size[1]) // 2))
-    return canvas
-
-
 # --------------------------------------------------------------------------- folders
 
 
@@ -410,6 +200,15 @@ def default_cache_dir() -> Path:
     return Path(xdg) / "artforge" / "images"
 
 
+def default_workers() -> int:
+    """Decoding processes when ``workers`` is None: the CPUs this process may use, at most 32."""
+    try:
+        cpus = len(os.sched_getaffinity(0))  # honours taskset and cgroup cpusets, unlike os.cpu_count()
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
 def load_folder(
     folder,
     size: int,
@@ -419,33 +218,40 @@ def load_folder(
     cache_dir: Path | None = None,
     progress: bool = True,
     warn: Callable[[str], None] = print_to_stderr,
+    workers: int | None = None,
 ) -> ImageSet:
     """Load every usable picture under ``folder`` (recursively) at ``size`` px.
 
     Skipped files are reported through ``warn`` and kept in ``.skipped``.
-    The decoded tensor is cached in ``cache_dir`` (default
-    :func:`default_cache_dir`); adding, removing or touching any file
-    invalidates it.  ``cache_dir=False`` turns the cache off.
+    The decoded pictures are cached in ``cache_dir`` (default
+    :func:`default_cache_dir`) as one raw file that later loads *map* rather
+    than read, so the processes of one machine share a single copy in the page
+    cache; adding, removing or touching any file invalidates it.
+    ``cache_dir=False`` turns the cache off.  ``workers`` processes decode
+    (None: :func:`default_workers`; 1: in this process).
 
     >>> ds = load_folder("paintings", 64, fit="pad")       # doctest: +SKIP
     >>> ds.images.dtype, ds.summary()                      # doctest: +SKIP
     (torch.uint8, 'used 40 of 42 files; skipped 2')
     """
     root = _existing_folder(folder)
-    _check_args(size, fit)
-    background = tuple(int(c) for c in background)
+    check_size_and_fit(size, fit)
+    workers = _check_workers(workers)
+    job = _DecodeJob(operator.index(size), fit, tuple(int(c) for c in background), max_pixels)
     candidates, sidecars, scan_skipped = _scan(root)
-    cache = None if cache_dir is False else _Cache(
-        Path(cache_dir) if cache_dir else default_cache_dir(),
-        _settings(root, size, fit, background, max_pixels),
-        _fingerprint(root, candidates, sidecars, scan_skipped),
+    cache = (
+        None
+        if cache_dir is False
+        else _Cache(
+            Path(cache_dir) if cache_dir else default_cache_dir(),
+            _settings(root, job),
+            _fingerprint(root, candidates, sidecars, scan_skipped),
+        )
     )
     found = cache.read(root, str(folder)) if cache else None
     if found is None:
-        found = _decode_folder(root, candidates, sidecars, scan_skipped, size, fit, background, max_pixels, progress)
+        found = _decode_folder(root, candidates, sidecars, scan_skipped, job, workers, progress, cache, warn)
         found.source = str(folder)
-        if cache:
-            cache.write(root, found, warn)
     for s in found.skipped:
         warn(f"skipped {s.path}: {s.reason}")
     if not found.paths:
@@ -462,14 +268,32 @@ def _existing_folder(folder) -> Path:
     return root
 
 
-def _check_args(size: int, fit: str) -> None:
+def check_size_and_fit(size: int, fit: str) -> None:
+    """Raise :class:`DataError` unless ``size`` is a whole number of pixels >= 1 and ``fit`` is known.
+
+    >>> check_size_and_fit(64, "crop")
+    """
     try:
         ok = operator.index(size) >= 1  # ints and numpy ints, not 64.0
     except TypeError:
         ok = False
     if not ok:
         raise DataError(f"image size must be a positive whole number of pixels, got {size!r}")
-    _check_fit(fit)
+    check_fit(fit)
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_workers()
+    try:
+        ok = operator.index(workers) >= 1
+    except TypeError:
+        ok = False
+    if not ok:
+        raise DataError(
+            f"workers must be a whole number of processes, at least 1 (or None: one per CPU), got {workers!r}"
+        )
+    return operator.index(workers)
 
 
 def _nothing_usable(folder, skipped: list[SkippedFile]) -> str:
@@ -481,25 +305,304 @@ def _nothing_usable(folder, skipped: list[SkippedFile]) -> str:
     return f"no usable image in {folder}: {len(skipped):,} files skipped (e.g. {example.path}: {example.reason})"
 
 
-def _decode_folder(root, candidates, sidecars, scan_skipped, size, fit, background, max_pixels, progress) -> ImageSet:
-    """Decode every candidate into one preallocated uint8 array."""
-    captions_by_stem = _caption_lookup(sidecars)
-    array = np.empty((len(candidates), 3, size, size), dtype=np.uint8)
-    paths, captions, skipped = [], [], list(scan_skipped)
-    bar = tqdm(candidates, desc=f"decoding {root.name or root}", unit="img", disable=not progress, file=sys.stderr)
-    for path in bar:
+# --------------------------------------------------------------------------- decoding a folder (in parallel)
+
+
+@dataclass(frozen=True)
+class _DecodeJob:
+    """How every file of a folder is decoded; picklable, so each worker process receives it once."""
+
+    size: int
+    fit: str
+    background: tuple[int, int, int]
+    max_pixels: int | None
+
+
+Outcome = tuple[int, str | None]  # (candidate index, skip reason; None when the file was decoded)
+
+
+def _decode_folder(
+    root: Path,
+    candidates,
+    sidecars,
+    scan_skipped,
+    job: _DecodeJob,
+    workers: int,
+    progress: bool,
+    cache: _Cache | None,
+    warn,
+) -> ImageSet:
+    """Decode every candidate: into the cache when it is writable, else a scratch file, else memory."""
+    shape = (len(candidates), 3, job.size, job.size)
+    target, in_cache = _pixels_file(cache, math.prod(shape), warn)
+    try:
+        outcomes, pixels = _decode_into(target, shape, candidates, job, workers, progress, root)
+        found = _assemble(candidates, outcomes, pixels, sidecars, scan_skipped)
+        if in_cache:
+            cache.commit(target, found, root, warn)
+    finally:
+        if target is not None:  # committed: renamed already; otherwise the mapping alone keeps the pixels
+            target.unlink(missing_ok=True)
+    return found
+
+
+def _pixels_file(cache: _Cache | None, nbytes: int, warn) -> tuple[Path | None, bool]:
+    """A fresh preallocated file to decode into and whether it belongs to the cache; (None, False): use memory.
+
+    Without a usable cache, a scratch file in the system temp folder still lets worker processes
+    write the rows and keeps the pictures out of this process's private memory; it is deleted
+    once mapped.  Only when that fails too are the pictures decoded into memory, as before.
+    """
+    if cache is not None:
         try:
-            pixels = load_image(path, size, fit, background, max_pixels)
+            return cache.new_pixels_file(nbytes), True
+        except OSError as e:
+            warn(f"could not write the image cache in {cache.dir} ({e}); continuing without it")
+    scratch = Path(tempfile.gettempdir()) / f"artforge-decode-{os.getpid()}-{secrets.token_hex(4)}.u8"
+    try:
+        return _new_reserved_file(scratch, nbytes), False
+    except OSError:
+        return None, False
+
+
+def _new_reserved_file(path: Path, nbytes: int) -> Path:
+    """Create ``path`` (which must not exist) with ``nbytes`` reserved on disk; a full disk raises OSError now.
+
+    Reserving matters: rows are written through memory maps, and a write into a sparse file
+    on a full disk is no exception to catch but a SIGBUS that kills the writing process.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        _reserve(fd, nbytes)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    return path
+
+
+def _reserve(fd: int, nbytes: int) -> None:
+    if nbytes == 0:
+        return
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, nbytes)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise  # ENOSPC, EDQUOT, EROFS, ...: the caller falls back
+    # No fallocate here (macOS, ZFS): a sparse file; a full disk then stops a worker (reported as such).
+    os.ftruncate(fd, nbytes)
+
+
+def _decode_into(
+    target: Path | None, shape: tuple, candidates: list[Path], job: _DecodeJob, workers: int, progress: bool, root: Path
+) -> tuple[list[Outcome], np.ndarray]:
+    """Decode into ``target`` (or memory when None); return the outcomes and the good rows, gaps closed.
+
+    Rows are written at their candidate index (workers finish in any order), then the good
+    ones are moved to the front and the file is cut to their length.
+    """
+    rows = _open_writable(target, shape)
+    outcomes = _decode_all(candidates, rows, target, job, workers, progress, root)
+    good = [row for row, reason in outcomes if reason is None]
+    _compact_rows(rows, good)
+    kept = (len(good), *shape[1:])
+    if target is None:
+        return outcomes, rows[: len(good)]  # a leading slice of a C-contiguous array is contiguous: no copy
+    del rows  # unmapped before the file is cut short under it
+    os.truncate(target, math.prod(kept))
+    return outcomes, _map_copy_on_write(target, kept)
+
+
+def _open_writable(target: Path | None, shape: tuple) -> np.ndarray:
+    if target is None or math.prod(shape) == 0:  # mmap cannot map zero bytes
+        return np.empty(shape, dtype=np.uint8)
+    return np.memmap(target, dtype=np.uint8, mode="r+", shape=shape)
+
+
+def _decode_all(
+    candidates: list[Path],
+    rows: np.ndarray,
+    target: Path | None,
+    job: _DecodeJob,
+    workers: int,
+    progress: bool,
+    root: Path,
+) -> list[Outcome]:
+    """Every candidate's outcome, sorted by index; a worker pool for big folders, this process otherwise."""
+    items = [(i, str(p)) for i, p in enumerate(candidates)]
+    chunks = _chunks(items, workers)
+    in_pool = target is not None and workers > 1 and len(items) >= POOL_MIN_FILES
+    outcomes: list[Outcome] = []
+    with tqdm(
+        total=len(items), desc=f"decoding {root.name or root}", unit="img", disable=not progress, file=sys.stderr
+    ) as bar:
+        if in_pool:
+            with _decoding_pool(target, rows.shape, job, min(workers, len(chunks))) as executor:
+                for done in _pool_results(executor, chunks, root):
+                    outcomes += done
+                    bar.update(len(done))
+        else:
+            for chunk in chunks:
+                done = _decode_rows(chunk, rows, job)
+                outcomes += done
+                bar.update(len(done))
+    outcomes.sort()
+    return outcomes
+
+
+def _chunks(items: list, workers: int) -> list[list]:
+    # Many chunks per worker (load balance, a smooth bar), each big enough that sending it costs
+    # nothing next to decoding it.
+    size = max(4, min(64, len(items) // (16 * workers)))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _decode_rows(items: list[tuple[int, str]], rows: np.ndarray, job: _DecodeJob) -> list[Outcome]:
+    """Decode each (index, path) into ``rows[index]``; the same code runs in workers and in-process."""
+    outcomes: list[Outcome] = []
+    for index, path in items:
+        try:
+            pixels = load_image(path, job.size, job.fit, job.background, job.max_pixels)
         except BadImage as e:
-            skipped.append(SkippedFile(str(path), e.reason))
+            outcomes.append((index, e.reason))
             continue
-        array[len(paths)] = pixels.transpose(2, 0, 1)
+        rows[index] = pixels.transpose(2, 0, 1)
+        outcomes.append((index, None))
+    return outcomes
+
+
+@contextlib.contextmanager
+def _decoding_pool(target: Path, shape: tuple, job: _DecodeJob, workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes that map ``target``; on any exception (Ctrl-C included) they are killed, not awaited.
+
+    A ProcessPoolExecutor rather than a multiprocessing.Pool: when a worker dies (the OOM killer,
+    a crashing codec) the executor reports it, where a Pool waits forever for the lost chunk, or
+    hangs in terminate() if the worker died holding the task queue's lock.
+    """
+    before = set(multiprocessing.active_children())
+    executor = ProcessPoolExecutor(
+        workers, mp_context=_pool_context(), initializer=_start_worker, initargs=(str(target), shape, job, os.getpid())
+    )
+    try:
+        yield executor
+    except BaseException:
+        # Stop now rather than after the chunks in progress (ProcessPoolExecutor.terminate_workers
+        # arrives only in Python 3.14): our children started since `before` are this pool's workers.
+        # The executor sees them die, marks itself broken and joins them; shutdown waits for that.
+        for process in set(multiprocessing.active_children()) - before:
+            process.terminate()
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_context():
+    # Never "fork": the caller may hold threads and a gloo process group, and a forked child
+    # inherits them in whatever state they were (a lock held by another thread stays held).
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def _pool_results(executor: ProcessPoolExecutor, chunks: list, root: Path) -> Iterator[list[Outcome]]:
+    """Each chunk's outcomes as it finishes; a worker that died is a :class:`DataError`."""
+    futures = [executor.submit(_decode_chunk, chunk) for chunk in chunks]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    except BrokenProcessPool:
+        raise DataError(
+            f"a picture-decoding process stopped unexpectedly while decoding {root}: the machine may be out of "
+            f"memory, a file may crash the image library, or (when you call artforge from your own script) the "
+            f'script lacks an `if __name__ == "__main__":` guard; workers=1 decodes without extra processes'
+        ) from None
+
+
+# Set in each worker process by _start_worker: the output file, mapped once, and the job.
+_worker_rows: np.ndarray | None = None
+_worker_job: _DecodeJob | None = None
+
+
+def _start_worker(path: str, shape: tuple, job: _DecodeJob, loader: int) -> None:
+    """Pool initializer: map the output file once; only (index, reason) pairs travel back, never pixels."""
+    global _worker_rows, _worker_job
+    # Ctrl-C reaches the whole process group; the parent alone handles it (it kills the workers),
+    # so the terminal shows one KeyboardInterrupt, not one traceback per worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_when_gone(loader)
+    _worker_rows = np.memmap(path, dtype=np.uint8, mode="r+", shape=shape)
+    _worker_job = job
+
+
+def _decode_chunk(items: list[tuple[int, str]]) -> list[Outcome]:
+    return _decode_rows(items, _worker_rows, _worker_job)
+
+
+def _exit_when_gone(pid: int) -> None:
+    """Exit this worker as soon as process ``pid`` (the one loading the folder) is gone.
+
+    After a ``kill -9`` (or torchrun's SIGTERM) of the loading process, its workers would wait
+    forever on their task queue, and with forkserver so would the fork server, which lives as
+    long as any process it forked.  A thread blocked on a pidfd (Linux) wakes when ``pid`` ends.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # not Linux >= 5.3, or already gone
+            while _process_alive(pid):
+                time.sleep(1.0)
+        else:
+            select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="artforge-exit-with-loader", daemon=True).start()
+
+
+def _compact_rows(rows: np.ndarray, good: list[int]) -> None:
+    """Move rows ``good`` (ascending) to the front in order, a bounded number of rows at a time.
+
+    Safe in place: the chunk that writes rows [s, s + m) reads rows >= s, and every row that a
+    later chunk reads lies at s + m or beyond.
+    """
+    step = max(1, _COMPACT_BYTES // max(1, math.prod(rows.shape[1:])))
+    for start in range(0, len(good), step):
+        picked = good[start : start + step]
+        if picked[-1] == start + len(picked) - 1:  # no skipped file before these: already in place
+            continue
+        rows[start : start + len(picked)] = rows[picked]
+
+
+def _map_copy_on_write(path: Path, shape: tuple) -> np.ndarray | None:
+    """``path`` as a uint8 array of ``shape`` backed by the page cache; None unless its size is exactly that.
+
+    Copy-on-write ("c"): reading shares the file's pages with every process that maps it; a write
+    (an in-place augmentation, say) gets a private copy of that page and never reaches the file.
+    """
+    with open(path, "rb") as f:  # size and mapping from one open file: a rename in between cannot mix them
+        if os.fstat(f.fileno()).st_size != math.prod(shape):
+            return None
+        if math.prod(shape) == 0:  # mmap cannot map zero bytes
+            return np.empty(shape, dtype=np.uint8)
+        return np.memmap(f, dtype=np.uint8, mode="c", shape=shape)
+
+
+def _assemble(candidates: list[Path], outcomes: list[Outcome], pixels: np.ndarray, sidecars, scan_skipped) -> ImageSet:
+    """The set of a finished decode: paths and captions of the good rows, every skip sorted by path."""
+    captions_by_stem = _caption_lookup(sidecars)
+    paths, captions, skipped = [], [], list(scan_skipped)
+    for index, reason in outcomes:
+        path = candidates[index]
+        if reason is not None:
+            skipped.append(SkippedFile(str(path), reason))
+            continue
         paths.append(str(path))
         captions.append(_read_caption(captions_by_stem.get((path.parent, path.stem))))
     skipped.sort(key=lambda s: s.path)
-    # A leading slice of a C-contiguous array is itself contiguous: no copy.
     return ImageSet(
-        images=torch.from_numpy(array[: len(paths)]),
+        images=_as_tensor(pixels),
         captions=captions,
         paths=paths,
         skipped=skipped,
@@ -507,18 +610,25 @@ def _decode_folder(root, candidates, sidecars, scan_skipped, size, fit, backgrou
     )
 
 
+def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """Wrap without copying: a memory map stays a memory map."""
+    import torch  # here, not at the top: see the imports
+
+    return torch.from_numpy(pixels)
+
+
 # --------------------------------------------------------------------------- cache
 
 
-def _settings(root: Path, size, fit, background, max_pixels) -> dict:
+def _settings(root: Path, job: _DecodeJob) -> dict:
     """Everything besides the files themselves that changes the decoded pixels."""
     return {
         "version": CACHE_VERSION,
         "folder": str(root.resolve()),
-        "size": size,
-        "fit": fit,
-        "background": list(background),
-        "max_pixels": max_pixels,
+        "size": job.size,
+        "fit": job.fit,
+        "background": list(job.background),
+        "max_pixels": job.max_pixels,
     }
 
 
@@ -538,12 +648,20 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-class _Cache:
-    """One ``.npy`` + ``.json`` pair per folder/settings; older versions pruned.
+# Decode temp files are named .NAME.HOST.PID.XXXXXXXX.u8.tmp, so that a later load can tell one
+# left by a dead process on this machine (and delete it: it may be as big as the data set).
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+_TEMP_NAME = re.compile(r"^\.[0-9a-f]{16}-[0-9a-f]{16}\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.u8\.tmp$")
 
-    The JSON is written last and acts as the commit marker; both files are
-    written to a temporary name and renamed, so a crash never leaves a
-    half-written cache that looks valid.
+
+class _Cache:
+    """One ``NAME.u8`` (raw uint8 N x 3 x S x S, no header) + ``NAME.json`` pair per folder and settings.
+
+    The JSON holds the shape, paths, captions and skips; it is written last and is the commit
+    marker.  Pixels are decoded into ``.NAME.HOST.PID.XXXXXXXX.u8.tmp``, fsynced and renamed, so
+    a crash never leaves a half-written cache that looks valid, and a reader checks the file's
+    exact size as well.  Files are only ever replaced by a rename or unlinked, never truncated in
+    place, so a process that mapped an older file keeps reading it safely.
     """
 
     def __init__(self, directory: Path, settings: dict, fingerprint: list):
@@ -553,57 +671,112 @@ class _Cache:
         self.settings = settings
 
     @property
-    def npy(self) -> Path:
-        return self.dir / f"{self.name}.npy"
+    def pixels(self) -> Path:
+        return self.dir / f"{self.name}.u8"
 
     @property
     def meta(self) -> Path:
         return self.dir / f"{self.name}.json"
 
     def read(self, root: Path, source: str) -> ImageSet | None:
-        """The cached set, or None when absent, stale or corrupt (then rebuilt)."""
+        """The cached set, mapped; None when absent, stale, damaged or truncated (then it is rebuilt)."""
         try:
             meta = json.loads(self.meta.read_text(encoding="utf-8"))
-            if meta["name"] != self.name or meta["settings"] != self.settings:
-                return None
-            images = np.load(self.npy, allow_pickle=False)
-            size = self.settings["size"]
-            if images.dtype != np.uint8 or images.shape != (len(meta["paths"]), 3, size, size):
+            shape = self._shape_if_valid(meta)
+            pixels = None if shape is None else _map_copy_on_write(self.pixels, shape)
+            if pixels is None:
                 return None
             return ImageSet(
-                images=torch.from_numpy(np.ascontiguousarray(images)),
+                images=_as_tensor(pixels),
                 captions=list(meta["captions"]),
                 paths=[str(root / p) for p in meta["paths"]],
                 skipped=[SkippedFile(str(root / p), r) for p, r in meta["skipped"]],
                 source=source,
                 total_files=int(meta["total_files"]),
             )
-        except (OSError, ValueError, KeyError, TypeError, EOFError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or corrupt: decode again and overwrite
 
-    def write(self, root: Path, found: ImageSet, warn) -> None:
-        """Store ``found``; a full disk or read-only cache only costs a warning."""
+    def _shape_if_valid(self, meta: dict) -> tuple | None:
+        size = self.settings["size"]
+        shape = (len(meta["paths"]), 3, size, size)
+        if (
+            meta["name"] != self.name
+            or meta["settings"] != self.settings
+            or meta["dtype"] != "uint8"
+            or tuple(meta["shape"]) != shape
+            or len(meta["captions"]) != shape[0]
+        ):
+            return None
+        return shape
+
+    def new_pixels_file(self, nbytes: int) -> Path:
+        """A fresh temp file of ``nbytes`` in the cache folder, after pruning what is stale; OSError if unwritable."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._prune()  # before reserving: a stale cache of this folder may hold the space the new one needs
+        return _new_reserved_file(
+            self.dir / f".{self.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.u8.tmp", nbytes
+        )
+
+    def commit(self, tmp: Path, found: ImageSet, root: Path, warn) -> None:
+        """Make ``tmp`` the cached pixels, then write the JSON that vouches for them; a failure only warns."""
         meta = {
             "name": self.name,
             "settings": self.settings,
+            "shape": list(found.images.shape),
+            "dtype": "uint8",
             "paths": [os.path.relpath(p, root) for p in found.paths],
             "captions": found.captions,
             "skipped": [[os.path.relpath(s.path, root), s.reason] for s in found.skipped],
             "total_files": found.total_files,
         }
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self._prune()
-            atomic_save_npy(self.npy, found.images.numpy())
+            fsync_file(tmp)
+            os.replace(tmp, self.pixels)
+            fsync_dir(self.dir)  # the rename must be on disk before the JSON that vouches for it
             atomic_write_bytes(self.meta, json.dumps(meta).encode("utf-8", "surrogatepass"))
         except OSError as e:
             warn(f"could not write the image cache in {self.dir} ({e}); continuing without it")
 
     def _prune(self) -> None:
-        """Drop older caches of the same folder and settings (stale fingerprints)."""
-        for old in self.dir.glob(f"{self.prefix}-*"):
-            if old.stem != self.name:
-                old.unlink(missing_ok=True)
+        """Drop what can no longer be used.
+
+        That is: this folder and settings' caches with other fingerprints or from older cache
+        versions (the ``.npy`` files of version 1), and temp files of decodes on this machine
+        whose process is gone (``kill -9``, power loss): each may be as big as the data set.
+        """
+        keep = {self.pixels.name, self.meta.name}
+        for prefix in self._prefixes():
+            for old in self.dir.glob(f"{prefix}-*"):
+                if old.name not in keep:
+                    old.unlink(missing_ok=True)
+            for tmp in self.dir.glob(f".{prefix}-*.u8.tmp"):
+                if _abandoned(tmp.name):
+                    tmp.unlink(missing_ok=True)
+
+    def _prefixes(self) -> list[str]:
+        """This folder and settings' name prefix in every cache version so far (the version is in the digest)."""
+        return [_digest({**self.settings, "version": v}) for v in range(1, CACHE_VERSION + 1)]
+
+
+def _abandoned(temp_name: str) -> bool:
+    """True for a decode's temp file written on this machine by a process that no longer runs."""
+    m = _TEMP_NAME.match(temp_name)
+    if m is None or m["host"] != _HOST:  # another machine's (a shared cache folder): not ours to judge
+        return False
+    return not _process_alive(int(m["pid"]))
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there; never guess, never delete
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
 
 
 # --------------------------------------------------------------------------- inspection
@@ -618,13 +791,13 @@ def inspect_folder(folder, size: int = 64, fit: str = "crop", max_pixels: int | 
     {'JPEG': 30, 'PNG': 12}
     """
     root = _existing_folder(folder)
-    _check_args(size, fit)
+    check_size_and_fit(size, fit)
     candidates, sidecars, skipped = _scan(root)
     captions_by_stem = _caption_lookup(sidecars)
     formats, modes, sizes, n_captions = Counter(), Counter(), [], 0
     for path in candidates:
         try:
-            _pixels, meta = _decode_file(path, size, fit, (255, 255, 255), max_pixels)
+            _pixels, meta = decode_file(path, size, fit, (255, 255, 255), max_pixels)
         except BadImage as e:
             skipped.append(SkippedFile(str(path), e.reason))
             continue

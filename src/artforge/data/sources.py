@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from pathlib import Path
 from typing import Callable
@@ -19,11 +20,21 @@ import torch
 from PIL import Image, ImageColor
 
 from artforge.data.builtin import BUILTINS
-from artforge.data.images import DEFAULT_MAX_PIXELS, ImageSet, SkippedFile, _check_args, load_folder, print_to_stderr
+from artforge.data.decode import DEFAULT_MAX_PIXELS
+from artforge.data.images import (
+    ImageSet,
+    SkippedFile,
+    check_size_and_fit,
+    load_folder,
+    print_to_stderr,
+)
 from artforge.errors import DataError
+from artforge.fileio import atomic_write_bytes
 
 BUILTIN_PREFIX = "builtin:"
 _PREPARED_NAME = re.compile(r"^\d{6}\.(png|txt)$")
+# the temp file of a write that a crash interrupted (artforge.fileio: ".NAME.RANDOM.tmp")
+_PREPARED_TEMP = re.compile(r"^\.(\d{6}\.(png|txt)|skipped\.txt)\..+\.tmp$")
 
 
 def open_source(
@@ -37,12 +48,15 @@ def open_source(
     cache_dir=None,
     progress: bool = True,
     warn: Callable[[str], None] = print_to_stderr,
+    workers: int | None = None,
 ) -> ImageSet:
     """``"builtin:shapes"``, ``"builtin:glyphs"`` or a folder path -> :class:`ImageSet`.
 
     ``background`` may be an (r, g, b) tuple or any text :func:`parse_color`
-    accepts.  Built-ins are drawn at ``size`` directly (``fit``, ``background``
-    and the cache do not apply); ``n_builtin`` and ``seed`` choose how many and which.
+    accepts.  Built-ins are drawn at ``size`` directly (``fit``, ``background``,
+    ``workers`` and the cache do not apply); ``n_builtin`` and ``seed`` choose how
+    many and which.  A folder is decoded by ``workers`` processes the first time
+    (see :func:`~artforge.data.images.load_folder`).
 
     >>> open_source("builtin:glyphs", 32, n_builtin=8).captions[0]     # doctest: +SKIP
     'letter A, DejaVu Sans Bold'
@@ -52,7 +66,7 @@ def open_source(
     src = str(src)
     if src.startswith(BUILTIN_PREFIX):
         return _open_builtin(src, size, fit, n_builtin, seed)
-    return load_folder(src, size, fit, background, max_pixels, cache_dir, progress, warn)
+    return load_folder(src, size, fit, background, max_pixels, cache_dir, progress, warn, workers=workers)
 
 
 @dataclasses.dataclass
@@ -97,11 +111,11 @@ def open_domains(domain_a: str, domain_b: str, size: int, seed: int = 0, **kwarg
 
 
 def _open_builtin(src: str, size: int, fit: str, n: int, seed: int) -> ImageSet:
-    name = src[len(BUILTIN_PREFIX):]
+    name = src[len(BUILTIN_PREFIX) :]
     if name not in BUILTINS:
         known = ", ".join(BUILTIN_PREFIX + k for k in sorted(BUILTINS))
         raise DataError(f"unknown built-in data set {src!r}; known: {known}")
-    _check_args(size, fit)
+    check_size_and_fit(size, fit)
     if n < 1:
         raise DataError(f"the number of built-in pictures must be at least 1, got {n}")
     array, captions = BUILTINS[name](n, size, seed)
@@ -128,27 +142,38 @@ def prepare(
     progress: bool = True,
     warn: Callable[[str], None] = print_to_stderr,
     overwrite: bool = False,
+    workers: int | None = None,
 ) -> ImageSet:
     """Write every usable picture of ``src`` as ``out_dir/000000.png`` (+ ``.txt`` caption).
 
     Also writes ``out_dir/skipped.txt`` when files were skipped.  A non-empty
     ``out_dir`` is refused unless ``overwrite`` (then only files this function
-    writes are replaced; nothing else there is touched).
+    writes are replaced; nothing else there is touched).  Every file is written
+    crash-safely (temp file + rename), so an interrupted run leaves no half PNG.
 
     >>> prepare("scans", "scans_64", 64, fit="pad").summary()          # doctest: +SKIP
     'used 120 of 125 files; skipped 5'
     """
     out = Path(out_dir)
     _check_out_dir(out, overwrite)  # before the long decode, not after it
-    found = open_source(src, size, fit, background, max_pixels, n_builtin, seed, cache_dir, progress, warn)
+    found = open_source(
+        src, size, fit, background, max_pixels, n_builtin, seed, cache_dir, progress, warn, workers=workers
+    )
     _clear_out_dir(out)
     for i, (pixels, caption) in enumerate(zip(found.images, found.captions)):
-        Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(out / f"{i:06d}.png")
+        atomic_write_bytes(out / f"{i:06d}.png", _png_bytes(pixels))
         if caption is not None:
-            (out / f"{i:06d}.txt").write_text(caption + "\n", encoding="utf-8")
+            atomic_write_bytes(out / f"{i:06d}.txt", (caption + "\n").encode("utf-8"))
     if found.skipped:
         found.write_skipped(out / "skipped.txt")
     return found
+
+
+def _png_bytes(pixels: torch.Tensor) -> bytes:
+    """One 3 x S x S uint8 picture as PNG file contents (encoded in memory, so the write can be atomic)."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _check_out_dir(out: Path, overwrite: bool) -> None:
@@ -163,7 +188,7 @@ def _clear_out_dir(out: Path) -> None:
     """Create ``out`` and remove what an earlier prepare wrote there, nothing else."""
     out.mkdir(parents=True, exist_ok=True)
     for p in out.iterdir():  # only our own files, so a wrong --out cannot wipe a folder
-        if p.is_file() and (_PREPARED_NAME.match(p.name) or p.name == "skipped.txt"):
+        if p.is_file() and (_PREPARED_NAME.match(p.name) or _PREPARED_TEMP.match(p.name) or p.name == "skipped.txt"):
             p.unlink()
 
 

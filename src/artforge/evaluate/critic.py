@@ -22,8 +22,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from artforge.errors import ArtforgeError
 from artforge.backbones import create_backbone
+from artforge.errors import ArtforgeError
 from artforge.evaluate.features import features_at_size
 from artforge.evaluate.measures import MEASURES, compute_measures
 from artforge.fileio import atomic_write, atomic_write_bytes

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance, ImageFilter
 
-from artforge.data.images import BadImage, load_folder, load_image, print_to_stderr
+from artforge.data.decode import BadImage, load_image
+from artforge.data.images import load_folder, print_to_stderr
 from artforge.errors import ArtforgeError
 from artforge.evaluate.critic import LOAD_SIZE, TIER_SCORES, TIERS
 

@@ -20,7 +20,8 @@ from typing import Callable
 import torch
 from PIL import Image
 
-from artforge.data.images import BadImage, load_folder, load_image, print_to_stderr
+from artforge.data.decode import BadImage, load_image
+from artforge.data.images import load_folder, print_to_stderr
 from artforge.errors import ArtforgeError
 from artforge.evaluate.critic import LOAD_SIZE, Critic, picture_inputs, tier_of
 from artforge.evaluate.measures import MEASURES, compute_measures

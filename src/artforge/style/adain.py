@@ -41,8 +41,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from artforge.errors import ArtforgeError, CheckpointError
-from artforge.models.adain import (DEFAULT_ENCODER, ENCODERS, PAPER_WIDTH, AdaINDecoder, EncoderSpec, decoder_kwargs,
-                                   encoder_spec)
+from artforge.models.adain import (
+    DEFAULT_ENCODER,
+    ENCODERS,
+    PAPER_WIDTH,
+    AdaINDecoder,
+    EncoderSpec,
+    decoder_kwargs,
+    encoder_spec,
+)
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "adain-decoder"
 MODEL_NAME = "adain-decoder"          # the "model" field of an AdaIN export's config.json

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -126,6 +126,7 @@ def load_backbone(name: str, device: str = "cpu"):
 class GatysConfig:
     """Every setting of a style transfer run; the CLI and the studio only override these."""
 
+    # fmt: off
     content_weight: float | None = None  # weight of the content loss (relative feature error); None = backbone's
     style_weight: float | None = None    # weight of the style loss (relative Gram error, mean over layers)
     tv_weight: float | None = None       # weight of the total-variation smoothness loss (mean squared step)
@@ -149,6 +150,7 @@ class GatysConfig:
     tile_size: int = 512                # tile side in pixels at the finest pyramid levels
     device: str = "cpu"
     progress: bool = True               # tqdm bar with the loss
+    # fmt: on
 
     def validate(self) -> "GatysConfig":
         _check(self.optimizer in ("lbfgs", "adam"), f"--optimizer must be lbfgs or adam, got {self.optimizer!r}")

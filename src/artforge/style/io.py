@@ -27,7 +27,7 @@ from artforge.pictures import save_png, to_uint8, to_unit
 
 def _decode(path: Path, background=(255, 255, 255)) -> Image.Image:
     """Full-resolution RGB through artforge's robust decoder, or an ArtforgeError naming the file."""
-    from artforge.data.images import BadImage, decode_rgb
+    from artforge.data.decode import BadImage, decode_rgb
 
     if not path.exists():
         raise ArtforgeError(f"no such file: {path}")

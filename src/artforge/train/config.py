@@ -19,6 +19,8 @@ from artforge.errors import ArtforgeError
 
 @dataclasses.dataclass
 class TrainConfig:
+    # A table, kept aligned by hand: one field per line, its --help text beside it (cli._field_help).
+    # fmt: off
     # -- data ------------------------------------------------------------------------------------
     source: str = "builtin:shapes"      # a folder of pictures, or builtin:shapes / builtin:glyphs
     domain_a: str | None = None         # cyclegan: domain A pictures; adain: content pictures (folder or builtin:NAME)
@@ -73,6 +75,7 @@ class TrainConfig:
     eval_n: int = 500                   # pictures sampled (and real pictures used) per evaluation
     keep: int = 3                       # training states kept
     note: str = ""                      # free text kept in config.yaml (e.g. how the data were made)
+    # fmt: on
     tensorboard: bool = True
     progress: bool = True
 

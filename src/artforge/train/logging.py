@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from artforge.fileio import atomic_write_bytes
+
 
 class RunLogger:
     def __init__(self, run_dir: Path, total_steps: int, start_step: int, tensorboard: bool, progress: bool,
@@ -38,7 +40,8 @@ class RunLogger:
                     keep.append(line)
             except json.JSONDecodeError:
                 continue  # a half-written last line from kill -9
-        self.stats_path.write_text("".join(line + "\n" for line in keep))
+        # Atomically: a kill during this rewrite must not cost the rows of the steps before the state.
+        atomic_write_bytes(self.stats_path, "".join(line + "\n" for line in keep).encode())
 
     def step(self, step: int, losses: dict[str, float]) -> None:
         self.bar.update(1)

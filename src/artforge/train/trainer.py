@@ -32,8 +32,7 @@ from artforge.models.registry import create_model
 from artforge.pictures import make_grid, save_png
 from artforge.randomness import SampleNoise
 from artforge.train import checkpoint, distributed
-from artforge.train.config import (KEEP_ON_RESUME, TrainConfig, check_sources, method_kwargs, model_kwargs,
-                                   resolve)
+from artforge.train.config import KEEP_ON_RESUME, TrainConfig, check_sources, method_kwargs, model_kwargs, resolve
 from artforge.train.logging import RunLogger
 from artforge.train.precision import autocast, resolve_device, resolve_precision
 
