@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # Machines of this project keep the CPU build of torch 2.13.0 in /opt/wheels; elsewhere pip finds torch on PyPI.
 FIND    = $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: demo test bench default-model default-critic default-adain clean
+.PHONY: demo test lint bench default-model default-critic default-adain clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# What CI checks besides the tests (.ci/run): lint and formatting, with the ruff version pinned in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 
 bench: $(STAMP)
 	$(PY) bench/train_speed.py

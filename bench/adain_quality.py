@@ -42,8 +42,10 @@ from artforge.pictures import make_grid, save_png, to_unit  # noqa: E402
 from artforge.style.adain import channel_stats, load_adain, stylize_fast  # noqa: E402
 
 CONTENT = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png")
-JUDGES = {"effnet": ("effnet-lite0", ("stem", "stage2", "stage3", "stage4")),
-          "vgg-rand": ("vgg19-random", ("relu1_1", "relu2_1", "relu3_1", "relu4_1"))}
+JUDGES = {
+    "effnet": ("effnet-lite0", ("stem", "stage2", "stage3", "stage4")),
+    "vgg-rand": ("vgg19-random", ("relu1_1", "relu2_1", "relu3_1", "relu4_1")),
+}
 
 
 def to_tensor(image: Image.Image, size: int) -> torch.Tensor:
@@ -88,7 +90,7 @@ def colour_distance(a: torch.Tensor, b: torch.Tensor, n_dirs: int = 32) -> float
 def edge_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     def grad(x):
         y = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
-        y = F.avg_pool2d(y, 2)     # ignore pixel-level texture, keep structure
+        y = F.avg_pool2d(y, 2)  # ignore pixel-level texture, keep structure
         gx, gy = y[..., :, 1:] - y[..., :, :-1], y[..., 1:, :] - y[..., :-1, :]
         return (gx[..., :-1, :] ** 2 + gy[..., :, :-1] ** 2).sqrt().flatten()
 

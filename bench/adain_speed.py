@@ -45,10 +45,12 @@ def time_model(model, size: int, runs: int) -> dict[str, float]:
     tap = model.spec.tap
     with torch.no_grad():
         features = model.encode(content, (tap,))[tap]
-        return {"total": median_ms(lambda: stylize_fast(model, content, [style]), runs),
-                "encode content": median_ms(lambda: model.encode(content, (tap,)), runs),
-                "encode style": median_ms(lambda: model.encode(style, (tap,)), runs),
-                "decode": median_ms(lambda: model.decode(features), runs)}
+        return {
+            "total": median_ms(lambda: stylize_fast(model, content, [style]), runs),
+            "encode content": median_ms(lambda: model.encode(content, (tap,)), runs),
+            "encode style": median_ms(lambda: model.encode(style, (tap,)), runs),
+            "decode": median_ms(lambda: model.decode(features), runs),
+        }
 
 
 def variants(decoder: str | None, quick: bool):

@@ -50,9 +50,21 @@ def trainer_speed(size: int, precision: str, steps: int, reps: int) -> float:
     from artforge.train.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(source="builtin:shapes", n_builtin=256, model="dcgan", size=size, batch=64,
-                          precision=precision, device="cuda", tensorboard=False, progress=False, out=tmp,
-                          sample_every=10**9, ckpt_every=10**9, steps=10**9)
+        cfg = TrainConfig(
+            source="builtin:shapes",
+            n_builtin=256,
+            model="dcgan",
+            size=size,
+            batch=64,
+            precision=precision,
+            device="cuda",
+            tensorboard=False,
+            progress=False,
+            out=tmp,
+            sample_every=10**9,
+            ckpt_every=10**9,
+            steps=10**9,
+        )
         trainer = Trainer(cfg, Path(tmp))
         trainer.setup()
 
@@ -91,8 +103,9 @@ def gatys_peak_gib(backbone: str, size: int, tile: bool, iterations: int) -> flo
     torch.cuda.reset_peak_memory_stats()
     content = torch.rand(1, 3, size, size, device="cuda") * 2 - 1
     style = torch.rand(1, 3, 512, 512, device="cuda") * 2 - 1
-    cfg = GatysConfig(backbone=backbone, image_size=size, iterations=iterations, device="cuda", tile=tile,
-                      progress=False)
+    cfg = GatysConfig(
+        backbone=backbone, image_size=size, iterations=iterations, device="cuda", tile=tile, progress=False
+    )
     try:
         stylize(content, [style], cfg)
     except torch.OutOfMemoryError:
@@ -132,19 +145,25 @@ def main() -> None:
     if "trainer" in parts:
         for size in (64,) if quick else (64, 128, 256):
             for precision in ("bf16", "fp32"):
-                record(f"trainer/dcgan{size}/{precision}/img_per_s",
-                       lambda: trainer_speed(size, precision, 3 if quick else 20, reps))
+                record(
+                    f"trainer/dcgan{size}/{precision}/img_per_s",
+                    lambda: trainer_speed(size, precision, 3 if quick else 20, reps),
+                )
     if "features" in parts:
         for name in ("effnet-lite0", "vgg19-random"):
             for size in (64,) if quick else (64, 224, 512):
                 record(f"features/{name}/{size}/img_per_s", lambda: feature_speed(name, size, reps))
     if "gatys" in parts:
         for backbone in ("vgg19-random",) if quick else ("vgg19-random", "effnet-lite0", "effnet-lite0-swag"):
-            record(f"gatys/{backbone}/512px_300it_s",
-                   lambda: gatys_seconds(backbone, 64 if quick else 512, 5 if quick else 300, 1 if quick else 3))
+            record(
+                f"gatys/{backbone}/512px_300it_s",
+                lambda: gatys_seconds(backbone, 64 if quick else 512, 5 if quick else 300, 1 if quick else 3),
+            )
         for tile in (True, False):
-            record(f"gatys/vgg19-random/2048px/peak_gib/{'tiled' if tile else 'untiled'}",
-                   lambda: gatys_peak_gib("vgg19-random", 256 if quick else 2048, tile, 2 if quick else 10))
+            record(
+                f"gatys/vgg19-random/2048px/peak_gib/{'tiled' if tile else 'untiled'}",
+                lambda: gatys_peak_gib("vgg19-random", 256 if quick else 2048, tile, 2 if quick else 10),
+            )
     if "adain" in parts:
         record("adain/512px_ms", lambda: adain_ms(64 if quick else 512, reps * 4))
     print(json.dumps(out, indent=1))

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from artforge.style.gatys import GatysConfig, stylize  # noqa: E402
 from artforge.pictures import to_unit  # noqa: E402
+from artforge.style.gatys import GatysConfig, stylize  # noqa: E402
 from artforge.style.io import fit_long_side, from_uint8, resize  # noqa: E402
 
 
@@ -57,10 +57,16 @@ def seconds_per_run(backbone: str, size: int, iterations: int, repeats: int, tim
         stylize(content, [style], GatysConfig(backbone=backbone, iterations=timed, progress=False))
         runs.append(time.perf_counter() - start)
     median = statistics.median(runs)
-    return {"backbone": backbone, "size": list(content.shape[-2:]), "iterations": iterations,
-            "timed_iterations": timed, "runs_s": [round(r, 2) for r in runs],
-            "seconds": round(median * iterations / timed, 1), "s_per_iteration": round(median / timed, 3),
-            "extrapolated": timed != iterations}
+    return {
+        "backbone": backbone,
+        "size": list(content.shape[-2:]),
+        "iterations": iterations,
+        "timed_iterations": timed,
+        "runs_s": [round(r, 2) for r in runs],
+        "seconds": round(median * iterations / timed, 1),
+        "s_per_iteration": round(median / timed, 3),
+        "extrapolated": timed != iterations,
+    }
 
 
 def child_memory(backbone: str, size: int, tile: bool, tile_size: int) -> dict:
@@ -78,16 +84,31 @@ def child_memory(backbone: str, size: int, tile: bool, tile_size: int) -> dict:
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pixels = content.shape[-2] * content.shape[-1]
     work = min(size, tile_size) ** 2 if tile else pixels
-    return {"backbone": backbone, "size": list(content.shape[-2:]), "tile": tile, "tile_size": tile_size,
-            "peak_rss_gb": round(peak_kb / 2**20, 2), "rss_before_run_gb": round(base / 2**20, 2),
-            "seconds": round(time.perf_counter() - start, 1),
-            # what 100 L-BFGS pairs would add (the run above kept at most 2): 2 × 100 × 3·H·W float32
-            "lbfgs_history_gb_at_100": round(2 * 100 * 3 * work * 4 / 2**30, 2)}
+    return {
+        "backbone": backbone,
+        "size": list(content.shape[-2:]),
+        "tile": tile,
+        "tile_size": tile_size,
+        "peak_rss_gb": round(peak_kb / 2**20, 2),
+        "rss_before_run_gb": round(base / 2**20, 2),
+        "seconds": round(time.perf_counter() - start, 1),
+        # what 100 L-BFGS pairs would add (the run above kept at most 2): 2 × 100 × 3·H·W float32
+        "lbfgs_history_gb_at_100": round(2 * 100 * 3 * work * 4 / 2**30, 2),
+    }
 
 
 def memory(backbone: str, size: int, tile: bool, tile_size: int, threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", backbone, str(size), "1" if tile else "0", str(tile_size),
-           "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        backbone,
+        str(size),
+        "1" if tile else "0",
+        str(tile_size),
+        "--threads",
+        str(threads),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         return {"backbone": backbone, "size": size, "tile": tile, "error": done.stderr.strip().splitlines()[-1:]}
@@ -118,17 +139,25 @@ def main() -> None:
         return
     if args.quick:
         args.size, args.iterations, args.repeats, args.memory_size, args.tile_size = 64, 5, 1, 160, 64
-    result = {"torch": torch.__version__, "threads": args.threads,
-              "machine": platform.processor() or platform.machine(),
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "speed": [], "memory": []}
+    result = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "machine": platform.processor() or platform.machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "speed": [],
+        "memory": [],
+    }
     if not args.no_speed:
         print(f"{'backbone':18s} {'size':>9s} {'iters':>5s} {'seconds':>8s} {'s/iter':>7s}")
         for name in args.backbones.split(","):
             row = seconds_per_run(name, args.size, args.iterations, args.repeats, args.time_iterations)
             result["speed"].append(row)
             note = " (extrapolated)" if row["extrapolated"] else ""
-            print(f"{name:18s} {row['size'][1]:>4d}x{row['size'][0]:<4d} {row['iterations']:5d} "
-                  f"{row['seconds']:8.1f} {row['s_per_iteration']:7.3f}{note}", flush=True)
+            print(
+                f"{name:18s} {row['size'][1]:>4d}x{row['size'][0]:<4d} {row['iterations']:5d} "
+                f"{row['seconds']:8.1f} {row['s_per_iteration']:7.3f}{note}",
+                flush=True,
+            )
     if not args.no_memory:
         print(f"\npeak RSS at {args.memory_size} px (tile size {args.tile_size}):")
         for name in args.memory_backbones.split(","):

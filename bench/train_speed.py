@@ -99,15 +99,38 @@ class PlainLoop:
 
 # ----------------------------------------------------------------------------- the trainer
 class TrainerVariant:
-    def __init__(self, name: str, n_images: int, batch: int, precision: str, compile_: bool = False,
-                 channels_last: bool | None = None, seed: int = 0):
+    def __init__(
+        self,
+        name: str,
+        n_images: int,
+        batch: int,
+        precision: str,
+        compile_: bool = False,
+        channels_last: bool | None = None,
+        seed: int = 0,
+    ):
         self.name = name
         self._tmp = tempfile.TemporaryDirectory(prefix="artforge-bench-")
-        cfg = TrainConfig(source="builtin:shapes", n_builtin=n_images, model=MODEL, size=SIZE, batch=batch,
-                          loss="nsgan", diffaugment="", precision=precision, compile=compile_,
-                          channels_last=channels_last, device="cpu", seed=seed,
-                          tensorboard=False, progress=False, out=self._tmp.name,
-                          sample_every=10 ** 9, ckpt_every=10 ** 9, steps=10 ** 9)
+        cfg = TrainConfig(
+            source="builtin:shapes",
+            n_builtin=n_images,
+            model=MODEL,
+            size=SIZE,
+            batch=batch,
+            loss="nsgan",
+            diffaugment="",
+            precision=precision,
+            compile=compile_,
+            channels_last=channels_last,
+            device="cpu",
+            seed=seed,
+            tensorboard=False,
+            progress=False,
+            out=self._tmp.name,
+            sample_every=10**9,
+            ckpt_every=10**9,
+            steps=10**9,
+        )
         self.trainer = Trainer(cfg, Path(self._tmp.name))
         self.trainer.setup()
         self.precision = self.trainer.precision
@@ -202,7 +225,7 @@ def matmul_peak(dtype: torch.dtype, n: int, reps: int, rounds: int) -> float:
         t0 = time.perf_counter()
         for _ in range(reps):
             torch.mm(a, b)
-        rates.append(2 * n ** 3 * reps / (time.perf_counter() - t0))
+        rates.append(2 * n**3 * reps / (time.perf_counter() - t0))
     return statistics.median(rates)
 
 
@@ -214,10 +237,17 @@ def machine() -> dict:
                 model = line.split(":", 1)[1].strip()
                 break
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {"cpu": model, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "fast_bf16": cpu_has_fast_bf16(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "loadavg_1min_at_start": load,
-            "mkldnn": torch.backends.mkldnn.is_available()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "fast_bf16": cpu_has_fast_bf16(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "loadavg_1min_at_start": load,
+        "mkldnn": torch.backends.mkldnn.is_available(),
+    }
 
 
 # ----------------------------------------------------------------------------- probes
@@ -242,8 +272,9 @@ def probe(trainer_variant: TrainerVariant, steps: int) -> dict:
     tr = trainer_variant.trainer
     out: dict[str, float] = {}
     out["ema_update_ms"] = 1e3 * _median_time(lambda: _ema_update(tr), 20)
-    out["set_trainable_ms"] = 1e3 * _median_time(lambda: (set_trainable(tr.method, "discriminator"),
-                                                           set_trainable(tr.method, "generator")), 50)
+    out["set_trainable_ms"] = 1e3 * _median_time(
+        lambda: (set_trainable(tr.method, "discriminator"), set_trainable(tr.method, "generator")), 50
+    )
     out["next_batch_ms"] = 1e3 * _median_time(tr._next_batch, 20)
     scalar = torch.tensor(1.0)
     out["float_item_x4_ms"] = 1e3 * _median_time(lambda: [float(scalar.detach()) for _ in range(4)], 50)
@@ -292,14 +323,17 @@ def probe(trainer_variant: TrainerVariant, steps: int) -> dict:
 
 def profile_ops(variant, steps: int, top: int = 12) -> list[dict]:
     """The ops that take a step's time (self CPU time, torch.profiler), over ``steps`` steps."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
 
     with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=False) as prof:
         for _ in range(steps):
             variant.train_step()
     rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
-    return [{"op": e.key, "self_ms_per_step": e.self_cpu_time_total / 1e3 / steps, "calls_per_step": e.count / steps}
-            for e in rows]
+    return [
+        {"op": e.key, "self_ms_per_step": e.self_cpu_time_total / 1e3 / steps, "calls_per_step": e.count / steps}
+        for e in rows
+    ]
 
 
 # ----------------------------------------------------------------------------- main
@@ -308,8 +342,9 @@ def _cores() -> int:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--steps", type=int, default=10, help="steps per round (default 10)")
     p.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds (default 5)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps per variant first (default 5)")
@@ -318,8 +353,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=_cores(), help="torch threads (default: usable cores)")
     p.add_argument("--compile", action="store_true", help="also time TrainConfig.compile=True (slow warm-up)")
     p.add_argument("--ablate", action="store_true", help="also time the trainer without channels_last")
-    p.add_argument("--experiments", action="store_true",
-                   help="also time the trainer with changes proposed for src/ (fast dropout, reused fake batch)")
+    p.add_argument(
+        "--experiments",
+        action="store_true",
+        help="also time the trainer with changes proposed for src/ (fast dropout, reused fake batch)",
+    )
     p.add_argument("--probe", action="store_true", help="also measure EMA, data, optimizer, phase times")
     p.add_argument("--peak-size", type=int, default=2048, help="matmul size for the peak measurement")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the figures as JSON")
@@ -335,8 +373,11 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     info = machine()
-    print(f"# {info['cpu']}, {info['cores']} cores, torch {info['torch']} ({args.threads} threads), "
-          f"avx512_bf16/amx: {info['fast_bf16']}, load {info['loadavg_1min_at_start']}", flush=True)
+    print(
+        f"# {info['cpu']}, {info['cores']} cores, torch {info['torch']} ({args.threads} threads), "
+        f"avx512_bf16/amx: {info['fast_bf16']}, load {info['loadavg_1min_at_start']}",
+        flush=True,
+    )
 
     t0 = time.perf_counter()
     images = open_source("builtin:shapes", SIZE, n_builtin=args.images, seed=0, progress=False).images
@@ -374,9 +415,11 @@ def main(argv=None) -> dict:
         for v in order:
             per_round[v.name].append(time_steps(v, args.steps))
 
-    n_peak = max(1, int(2e9 / (2 * args.peak_size ** 3)))  # about 2 GFLOP per timed burst
-    peaks = {"fp32": matmul_peak(torch.float32, args.peak_size, n_peak, 5),
-             "bf16": matmul_peak(torch.bfloat16, args.peak_size, n_peak, 5)}
+    n_peak = max(1, int(2e9 / (2 * args.peak_size**3)))  # about 2 GFLOP per timed burst
+    peaks = {
+        "fp32": matmul_peak(torch.float32, args.peak_size, n_peak, 5),
+        "bf16": matmul_peak(torch.bfloat16, args.peak_size, n_peak, 5),
+    }
 
     base = statistics.median(per_round["baseline"])
     rows = {}
@@ -400,9 +443,19 @@ def main(argv=None) -> dict:
 
     result = {
         "machine": info,
-        "config": {"model": MODEL, "size": SIZE, "batch": args.batch, "steps": args.steps, "rounds": args.rounds,
-                   "warmup": args.warmup, "images": args.images, "threads": args.threads, "loss": "nsgan",
-                   "diffaugment": "", "quick": args.quick},
+        "config": {
+            "model": MODEL,
+            "size": SIZE,
+            "batch": args.batch,
+            "steps": args.steps,
+            "rounds": args.rounds,
+            "warmup": args.warmup,
+            "images": args.images,
+            "threads": args.threads,
+            "loss": "nsgan",
+            "diffaugment": "",
+            "quick": args.quick,
+        },
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
         "variants": rows,
@@ -418,8 +471,9 @@ def main(argv=None) -> dict:
     if args.probe:
         tv = next(v for v in variants if v.name == "trainer-auto")
         result["probe_ms"] = probe(tv, args.steps)
-        result["profile"] = {v.name: profile_ops(v, max(2, args.steps // 2)) for v in variants
-                             if "compile" not in v.name}
+        result["profile"] = {
+            v.name: profile_ops(v, max(2, args.steps // 2)) for v in variants if "compile" not in v.name
+        }
 
     if hasattr(os, "getloadavg"):
         result["machine"]["loadavg_1min_at_end"] = os.getloadavg()[0]
@@ -435,14 +489,20 @@ def main(argv=None) -> dict:
 
 def print_table(result: dict) -> None:
     c = result["config"]
-    print(f"\n{c['model']} {c['size']}x{c['size']}, batch {c['batch']}, median of {c['rounds']} rounds × "
-          f"{c['steps']} steps, {c['threads']} threads")
-    print(f"{'variant':<24} {'prec':>5} {'ms/step':>9} {'img/s':>8} {'×base':>6} {'GFLOP/step':>10} "
-          f"{'GFLOP/s':>8} {'of peak':>8} {'warm-up s':>9}")
+    print(
+        f"\n{c['model']} {c['size']}x{c['size']}, batch {c['batch']}, median of {c['rounds']} rounds × "
+        f"{c['steps']} steps, {c['threads']} threads"
+    )
+    print(
+        f"{'variant':<24} {'prec':>5} {'ms/step':>9} {'img/s':>8} {'×base':>6} {'GFLOP/step':>10} "
+        f"{'GFLOP/s':>8} {'of peak':>8} {'warm-up s':>9}"
+    )
     for name, r in result["variants"].items():
-        print(f"{name:<24} {r['precision']:>5} {r['step_ms_median']:9.1f} {r['images_per_s']:8.1f} "
-              f"{r['speedup_vs_baseline']:6.2f} {r['gflop_per_step']:10.2f} {r['achieved_gflops']:8.1f} "
-              f"{100 * r['fraction_of_peak']:7.1f}% {r['warmup_s']:9.1f}")
+        print(
+            f"{name:<24} {r['precision']:>5} {r['step_ms_median']:9.1f} {r['images_per_s']:8.1f} "
+            f"{r['speedup_vs_baseline']:6.2f} {r['gflop_per_step']:10.2f} {r['achieved_gflops']:8.1f} "
+            f"{100 * r['fraction_of_peak']:7.1f}% {r['warmup_s']:9.1f}"
+        )
     if "compile_break_even_steps" in result:
         b = result["compile_break_even_steps"]
         when = f"after {b:.0f} steps" if b is not None else "never (no faster than eager)"

@@ -30,9 +30,25 @@ from artforge.style.adain import ASSET, train_adain
 
 ROOT = Path(__file__).resolve().parents[1]
 # scikit-image sample pictures that ship with the wheel (no download); the grey ones add texture and light.
-PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "ihc.png",
-          "hubble_deep_field.jpg", "retina.jpg", "color.png", "camera.png", "brick.png", "grass.png", "gravel.png",
-          "coins.png", "moon.png", "clock_motion.png", "page.png")
+PHOTOS = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "motorcycle_left.png",
+    "ihc.png",
+    "hubble_deep_field.jpg",
+    "retina.jpg",
+    "color.png",
+    "camera.png",
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+    "coins.png",
+    "moon.png",
+    "clock_motion.png",
+    "page.png",
+)
 
 
 def load_photo(name: str) -> Image.Image:
@@ -104,8 +120,12 @@ def main() -> None:
     p.add_argument("--precision", default="auto", help="auto (bf16 on GPUs), fp32, bf16, fp16")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam; 1e-3 for short runs (the paper: 1e-4, 160k steps)")
     p.add_argument("--style-weight", type=float, default=10.0)
-    p.add_argument("--identity-weight", type=float, default=5.0,
-                   help="pixel identity loss (Park & Lee 2019), not in the AdaIN paper; 0 = off")
+    p.add_argument(
+        "--identity-weight",
+        type=float,
+        default=5.0,
+        help="pixel identity loss (Park & Lee 2019), not in the AdaIN paper; 0 = off",
+    )
     p.add_argument("--style", default="builtin:paintings", help="style pictures: builtin:NAME or a folder")
     p.add_argument("--n-paintings", type=int, default=1000, help="how many built-in style pictures")
     p.add_argument("--crops-per-photo", type=int, default=40)
@@ -118,12 +138,29 @@ def main() -> None:
     out = Path(args.out)
     content = build_content(out / f"content-{args.size}px", args.size, args.crops_per_photo, args.n_shapes, args.seed)
     style = style_source(args.style)
-    note = (f"content: {len(PHOTOS)} scikit-image photos x {args.crops_per_photo} random crops + {args.n_shapes} "
-            f"builtin:shapes; style: {style}; made by scripts/train_default_adain.py")
-    train_adain(content, style, out, steps=args.steps, batch=args.batch, size=args.size, crop=args.crop, lr=args.lr,
-                style_weight=args.style_weight, identity_weight=args.identity_weight, encoder=args.encoder,
-                width=args.width, device=args.device, precision=args.precision, seed=args.seed,
-                n_builtin=args.n_paintings, note=note)
+    note = (
+        f"content: {len(PHOTOS)} scikit-image photos x {args.crops_per_photo} random crops + {args.n_shapes} "
+        f"builtin:shapes; style: {style}; made by scripts/train_default_adain.py"
+    )
+    train_adain(
+        content,
+        style,
+        out,
+        steps=args.steps,
+        batch=args.batch,
+        size=args.size,
+        crop=args.crop,
+        lr=args.lr,
+        style_weight=args.style_weight,
+        identity_weight=args.identity_weight,
+        encoder=args.encoder,
+        width=args.width,
+        device=args.device,
+        precision=args.precision,
+        seed=args.seed,
+        n_builtin=args.n_paintings,
+        note=note,
+    )
     if not args.no_ship:
         ship(out)
 

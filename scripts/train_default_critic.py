@@ -21,8 +21,14 @@ from PIL import Image
 
 from artforge.data import open_source
 from artforge.data.builtin import BUILTINS
-from artforge.evaluate.critic import (LOAD_SIZE, CriticConfig, picture_inputs, spearman, tier_accuracy,
-                                      train_critic_on_inputs)
+from artforge.evaluate.critic import (
+    LOAD_SIZE,
+    CriticConfig,
+    picture_inputs,
+    spearman,
+    tier_accuracy,
+    train_critic_on_inputs,
+)
 from artforge.evaluate.critic_data import HEAVY, MILD, graded_set
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "stereo_motorcycle", "logo")
@@ -73,14 +79,22 @@ def main() -> None:
     train_groups = [g for g, h in zip(groups, held.tolist()) if not h]
     probe = train_critic_on_inputs(x[~held], scores[~held], CriticConfig(), groups=train_groups)
     predicted = probe.score_inputs(x[held])
-    held_out = {"pictures": int(held.sum()), "spearman": spearman(predicted, scores[held]),
-                "tier_accuracy": tier_accuracy(predicted, scores[held])}
-    print(f"held-out (unseen originals and their degradations): Spearman {held_out['spearman']:.3f}, "
-          f"tier accuracy {held_out['tier_accuracy']:.3f} on {held_out['pictures']} pictures")
+    held_out = {
+        "pictures": int(held.sum()),
+        "spearman": spearman(predicted, scores[held]),
+        "tier_accuracy": tier_accuracy(predicted, scores[held]),
+    }
+    print(
+        f"held-out (unseen originals and their degradations): Spearman {held_out['spearman']:.3f}, "
+        f"tier accuracy {held_out['tier_accuracy']:.3f} on {held_out['pictures']} pictures"
+    )
 
-    cfg = CriticConfig(trained_on=(
-        f"{what}: originals = high, one mild degradation each = mid, one heavy = low; degradations: "
-        f"{', '.join(sorted(MILD))} (mild {json.dumps(MILD)}, heavy {json.dumps(HEAVY)})"))
+    cfg = CriticConfig(
+        trained_on=(
+            f"{what}: originals = high, one mild degradation each = mid, one heavy = low; degradations: "
+            f"{', '.join(sorted(MILD))} (mild {json.dumps(MILD)}, heavy {json.dumps(HEAVY)})"
+        )
+    )
     critic = train_critic_on_inputs(x, scores, cfg, groups=groups)
     critic.cfg.cv["held_out"] = held_out
     out = critic.save(Path(args.out))

@@ -24,10 +24,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--out", default=str(ROOT / "runs" / "default-model"))
     args = parser.parse_args()
-    cfg = TrainConfig(source="builtin:shapes", n_builtin=10000, model="dcgan", size=64, width=32, batch=64,
-                      spectral_norm=True,
-                      steps=args.steps, seed=0, device="cpu", diffaugment="translation,cutout", sample_every=1000,
-                      ckpt_every=500, keep=20, out=args.out)
+    cfg = TrainConfig(
+        source="builtin:shapes",
+        n_builtin=10000,
+        model="dcgan",
+        size=64,
+        width=32,
+        batch=64,
+        spectral_norm=True,
+        steps=args.steps,
+        seed=0,
+        device="cpu",
+        diffaugment="translation,cutout",
+        sample_every=1000,
+        ckpt_every=500,
+        keep=20,
+        out=args.out,
+    )
     run = Path(args.out)
     if (run / "checkpoints").is_dir():  # an interrupted build continues where it stopped
         run = train(config_for_resume(run, {"steps": args.steps}), resume=run)

@@ -8,8 +8,9 @@ import pytest
 from artforge.cli import build_parser, main
 
 
-@pytest.mark.parametrize("argv", [[], ["train"], ["generate"], ["data"], ["data", "info"], ["data", "prepare"],
-                                  ["models"], ["demo"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["train"], ["generate"], ["data"], ["data", "info"], ["data", "prepare"], ["models"], ["demo"]]
+)
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(argv + ["--help"])
@@ -24,15 +25,18 @@ def test_train_help_documents_config_fields(capsys):
     assert "--diffaugment" in out and "DiffAugment policy" in out and "--resume" in out
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["train", "/no/such/folder"], "no such folder"),
-    (["train", "builtin:nothing"], "builtin"),
-    (["train", "builtin:shapes", "--model", "gpt"], "unknown model 'gpt'"),
-    (["train", "builtin:shapes", "--steps", "0"], "--steps must be at least 1"),
-    (["train", "--resume", "/no/run"], "not a run folder"),
-    (["train"], "say what to train on"),
-    (["generate", "/no/model"], "no such model"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "/no/such/folder"], "no such folder"),
+        (["train", "builtin:nothing"], "builtin"),
+        (["train", "builtin:shapes", "--model", "gpt"], "unknown model 'gpt'"),
+        (["train", "builtin:shapes", "--steps", "0"], "--steps must be at least 1"),
+        (["train", "--resume", "/no/run"], "not a run folder"),
+        (["train"], "say what to train on"),
+        (["generate", "/no/model"], "no such model"),
+    ],
+)
 def test_user_mistakes_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv + (["--n-builtin", "8", "--no-progress"] if argv[:2] == ["train", "builtin:shapes"] else [])) == 2
@@ -41,8 +45,9 @@ def test_user_mistakes_exit_2_with_one_line(argv, message, capsys, tmp_path, mon
 
 
 def test_bad_flag_is_an_argparse_error():
-    done = subprocess.run([sys.executable, "-m", "artforge", "train", "x", "--steps", "many"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "artforge", "train", "x", "--steps", "many"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and "invalid int value" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -56,8 +61,10 @@ def test_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
     import json
 
     out = tmp_path / "eval.json"
-    assert main(["evaluate", "default", "--real", "builtin:shapes", "-n", "24", "--json", str(out),
-                 "-o", str(tmp_path)]) == 0
+    assert (
+        main(["evaluate", "default", "--real", "builtin:shapes", "-n", "24", "--json", str(out), "-o", str(tmp_path)])
+        == 0
+    )
     printed = capsys.readouterr()
     text = printed.out
     assert "fid" in text and "memorization" in text

@@ -10,8 +10,24 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 def test_gan_trains_on_cuda_in_bf16_resumes_and_samples(tmp_path):
     run = tmp_path / "run"
-    common = ["--device", "cuda", "--size", "32", "--width", "16", "--batch", "16", "--n-builtin", "64",
-              "--log-every", "1", "--ckpt-every", "3", "--no-progress", "--no-tensorboard"]
+    common = [
+        "--device",
+        "cuda",
+        "--size",
+        "32",
+        "--width",
+        "16",
+        "--batch",
+        "16",
+        "--n-builtin",
+        "64",
+        "--log-every",
+        "1",
+        "--ckpt-every",
+        "3",
+        "--no-progress",
+        "--no-tensorboard",
+    ]
     assert main(["train", "builtin:shapes", "--model", "dcgan", "--steps", "3", "--out", str(run), *common]) == 0
     assert main(["train", "--resume", str(run), "--steps", "6"]) == 0
     assert (run / "checkpoints").is_dir()
@@ -21,9 +37,38 @@ def test_gan_trains_on_cuda_in_bf16_resumes_and_samples(tmp_path):
 
 def test_cyclegan_trains_and_translates_on_cuda(tmp_path):
     run = tmp_path / "cg"
-    assert main(["train", "--model", "cyclegan", "--domain-a", "builtin:shapes", "--domain-b", "builtin:glyphs",
-                 "--size", "16", "--width", "8", "--res-blocks", "1", "--batch", "4", "--n-builtin", "16",
-                 "--steps", "3", "--device", "cuda", "--no-progress", "--no-tensorboard", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "cyclegan",
+                "--domain-a",
+                "builtin:shapes",
+                "--domain-b",
+                "builtin:glyphs",
+                "--size",
+                "16",
+                "--width",
+                "8",
+                "--res-blocks",
+                "1",
+                "--batch",
+                "4",
+                "--n-builtin",
+                "16",
+                "--steps",
+                "3",
+                "--device",
+                "cuda",
+                "--no-progress",
+                "--no-tensorboard",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
 
 
 def test_backbone_features_agree_between_cpu_and_cuda(monkeypatch):
@@ -47,8 +92,9 @@ def test_gatys_and_adain_run_on_cuda():
     g = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, 64, 64, generator=g) * 2 - 1
     style = torch.rand(1, 3, 64, 64, generator=g) * 2 - 1
-    result = stylize(content.cuda(), [style.cuda()], GatysConfig(image_size=64, iterations=10, device="cuda",
-                                                                 progress=False))
+    result = stylize(
+        content.cuda(), [style.cuda()], GatysConfig(image_size=64, iterations=10, device="cuda", progress=False)
+    )
     assert torch.isfinite(result.image).all()
     assert not torch.allclose(result.image.cpu(), content, atol=1e-3)
     gpu = stylize_fast(load_adain(device="cuda"), content.cuda(), [style.cuda()])
@@ -65,7 +111,7 @@ def test_extract_features_runs_on_the_samples_gpu_and_returns_cpu_features(monke
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     samples = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
     on_gpu = samples.cuda()
-    cached = extract_features(on_gpu, cache=True, batch_size=4)     # hashed batch by batch, through the CPU
+    cached = extract_features(on_gpu, cache=True, batch_size=4)  # hashed batch by batch, through the CPU
     uncached = extract_features(on_gpu, cache=False, batch_size=4)
     assert cached.device.type == "cpu" and uncached.device.type == "cpu"
     torch.testing.assert_close(cached, uncached, rtol=1e-3, atol=1e-4)

@@ -14,6 +14,7 @@ from artforge.fileio import atomic_replace, atomic_save_npy, atomic_write, atomi
 @pytest.fixture
 def no_umask(monkeypatch):
     """Reading the umask means setting it, which races with other threads: it must never be called."""
+
     def refuse(*_):
         raise AssertionError("os.umask was called")
 

@@ -15,8 +15,11 @@ KW = dict(image_size=16, latent_dim=8, width=8)
 def export(tmp_path):
     torch.manual_seed(0)
     nets = create_model("dcgan", parts=("generator",), **KW)
-    return save_export(tmp_path / "model", nets, {"model": "dcgan", "model_kwargs": KW, "method": "gan",
-                                                  "method_kwargs": {}, "image_size": 16})
+    return save_export(
+        tmp_path / "model",
+        nets,
+        {"model": "dcgan", "model_kwargs": KW, "method": "gan", "method_kwargs": {}, "image_size": 16},
+    )
 
 
 def test_same_seed_same_pictures_and_metadata(export, tmp_path):

@@ -18,9 +18,17 @@ KW = dict(image_size=16, width=4, res_blocks=1)
 def export(tmp_path):
     torch.manual_seed(0)
     nets = create_model("cyclegan", parts=("g_ab", "g_ba"), **KW)
-    return save_export(tmp_path / "run" / "model", nets, {
-        "model": "cyclegan", "model_kwargs": KW, "method": "cyclegan", "image_size": 16,
-        "method_kwargs": {"loss": "lsgan", "cycle_weight": 10.0, "identity": 0.5, "pool_size": 50}})
+    return save_export(
+        tmp_path / "run" / "model",
+        nets,
+        {
+            "model": "cyclegan",
+            "model_kwargs": KW,
+            "method": "cyclegan",
+            "image_size": 16,
+            "method_kwargs": {"loss": "lsgan", "cycle_weight": 10.0, "identity": 0.5, "pool_size": 50},
+        },
+    )
 
 
 @pytest.fixture
@@ -39,8 +47,9 @@ def test_translates_folders_and_files_and_names_what_it_skips(export, pictures, 
     single = tmp_path / "single.webp"
     Image.new("RGB", (12, 12), (200, 30, 30)).save(single)
     warnings = []
-    paths = translate(model, [pictures, single, tmp_path / "missing.png"], direction="b2a", out=tmp_path / "out",
-                      warn=warnings.append)
+    paths = translate(
+        model, [pictures, single, tmp_path / "missing.png"], direction="b2a", out=tmp_path / "out", warn=warnings.append
+    )
     assert [p.name for p in paths] == ["a-b2a.png", "a-b2a-2.png", "b-b2a.png", "single-b2a.png"]  # sub/a, sub/b
     assert any("broken.png" in w and "truncated or corrupt" in w for w in warnings)
     assert any("missing.png" in w and "no such file" in w for w in warnings)
@@ -68,12 +77,15 @@ def test_cli_translate(export, pictures, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["a-a2b-2.png", "a-a2b.png", "b-a2b.png"]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["{run}", "{tmp}/pics/broken.png"], "no usable picture to translate"),
-    (["{run}", "{tmp}/pics", "--size", "4"], "--size must be at least 8"),
-    (["default", "{tmp}/pics"], "translate needs a model trained with --model cyclegan"),
-    (["{tmp}/nowhere", "{tmp}/pics"], "no such model"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["{run}", "{tmp}/pics/broken.png"], "no usable picture to translate"),
+        (["{run}", "{tmp}/pics", "--size", "4"], "--size must be at least 8"),
+        (["default", "{tmp}/pics"], "translate needs a model trained with --model cyclegan"),
+        (["{tmp}/nowhere", "{tmp}/pics"], "no such model"),
+    ],
+)
 def test_cli_mistakes_exit_2_with_one_line(args, message, export, pictures, tmp_path, capsys):
     argv = ["translate", *[a.format(run=tmp_path / "run", tmp=tmp_path) for a in args], "-o", str(tmp_path / "o")]
     assert main(argv) == 2

@@ -43,8 +43,13 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         text = helps.get(f.name, "") + (f" ({short[f.name]})" if f.name in short else "")
         if f.type in ("bool", "bool | None"):
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"{text} (default: {f.default})")
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{text} (default: {f.default})",
+            )
             continue
         kind = {"int": int, "float": float}.get(f.type.split(" ")[0], str)
         parser.add_argument(flag, dest=f.name, type=kind, default=None, help=f"{text} (default: {f.default})")
@@ -54,8 +59,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from artforge.train import TrainConfig, config_for_resume, train
     from artforge.train.trainer import find_run
 
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-                 if f.name != "source" and getattr(args, f.name, None) is not None}
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if f.name != "source" and getattr(args, f.name, None) is not None
+    }
     if args.resume:
         if args.source:
             overrides["source"] = args.source
@@ -64,8 +72,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         train(cfg, resume=run_dir)
         return 0
     if not args.source and not (args.domain_a or args.domain_b):
-        raise ArtforgeError("say what to train on: artforge train FOLDER (or builtin:shapes), "
-                            "--model cyclegan --domain-a A/ --domain-b B/, or --resume RUN_DIR")
+        raise ArtforgeError(
+            "say what to train on: artforge train FOLDER (or builtin:shapes), "
+            "--model cyclegan --domain-a A/ --domain-b B/, or --resume RUN_DIR"
+        )
     train(TrainConfig(**({"source": args.source} if args.source else {}), **overrides))
     return 0
 
@@ -80,8 +90,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=resolve_device(args.device))
     out = Path(args.out)
     if args.interpolate:
-        paths = interpolate(model, out, seed=args.seed, keys=args.keys, frames_per_key=args.frames,
-                            fps=args.fps, truncation=args.truncation)
+        paths = interpolate(
+            model,
+            out,
+            seed=args.seed,
+            keys=args.keys,
+            frames_per_key=args.frames,
+            fps=args.fps,
+            truncation=args.truncation,
+        )
     else:
         paths = generate(model, args.n, args.seed, out, truncation=args.truncation, singles=not args.grid_only)
     for p in paths:
@@ -94,8 +111,15 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     from artforge.translate import load_translator, translate
 
     model = load_translator(args.model, device=resolve_device(args.device))
-    paths = translate(model, args.images, direction=args.direction, out=Path(args.out), size=args.size,
-                      fit=args.fit, background=args.background)
+    paths = translate(
+        model,
+        args.images,
+        direction=args.direction,
+        out=Path(args.out),
+        size=args.size,
+        fit=args.fit,
+        background=args.background,
+    )
     print(f"translated {len(paths)} picture{'s' * (len(paths) != 1)} ({args.direction}) into {args.out}")
     return 0
 
@@ -108,8 +132,7 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
     if args.source.startswith("builtin:"):
         data = open_source(args.source, args.size, progress=False)
-        print(f"{args.source}: {len(data.images)} generated pictures at {args.size}px; "
-              f"e.g. {data.captions[0]!r}")
+        print(f"{args.source}: {len(data.images)} generated pictures at {args.size}px; e.g. {data.captions[0]!r}")
         return 0
     print(format_info(inspect_folder(Path(args.source), size=args.size, fit=args.fit)))
     return 0
@@ -118,8 +141,14 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
     from artforge.data import parse_color, prepare
 
-    data = prepare(args.source, Path(args.out), args.size, fit=args.fit, background=parse_color(args.background),
-                   overwrite=args.overwrite)
+    data = prepare(
+        args.source,
+        Path(args.out),
+        args.size,
+        fit=args.fit,
+        background=parse_color(args.background),
+        overwrite=args.overwrite,
+    )
     print(f"{data.summary()}; wrote {len(data.images)} PNGs to {args.out}")
     return 0
 
@@ -157,8 +186,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from artforge.evaluate.report import write_report
 
-    page = write_report(args.run, samples=args.samples, critic=not args.no_critic,
-                        memorization=not args.no_memorization)
+    page = write_report(
+        args.run, samples=args.samples, critic=not args.no_critic, memorization=not args.no_memorization
+    )
     print(f"open {page}")
     return 0
 
@@ -192,8 +222,10 @@ def _cmd_critic_train(args: argparse.Namespace) -> int:
     cfg = CriticConfig(backbone=args.backbone, trained_on=str(args.source))
     critic = train_critic(images, scores, cfg, folds=args.folds, groups=groups)
     cv = critic.cfg.cv
-    print(f"{cv['folds']}-fold cross-validated: Spearman {cv['spearman']:.3f}, tier accuracy "
-          f"{cv['tier_accuracy']:.3f} (ridge λ={cv['ridge']:g})")
+    print(
+        f"{cv['folds']}-fold cross-validated: Spearman {cv['spearman']:.3f}, tier accuracy "
+        f"{cv['tier_accuracy']:.3f} (ridge λ={cv['ridge']:g})"
+    )
     print(f"saved {critic.save(args.out)}; score with: artforge critic score FOLDER --critic {args.out}")
     return 0
 
@@ -233,8 +265,10 @@ def _cmd_curate(args: argparse.Namespace) -> int:
     from artforge.evaluate.curate import curate, load_critic
 
     rows = curate(args.folder, args.top, args.out, load_critic(args.critic))
-    print(f"copied the best {len(rows)} to {args.out} (scores {rows[0]['score']:.2f} … {rows[-1]['score']:.2f}; "
-          f"list in {Path(args.out) / 'scores.csv'})")
+    print(
+        f"copied the best {len(rows)} to {args.out} (scores {rows[0]['score']:.2f} … {rows[-1]['score']:.2f}; "
+        f"list in {Path(args.out) / 'scores.csv'})"
+    )
     return 0
 
 
@@ -243,19 +277,39 @@ def _cmd_curate(args: argparse.Namespace) -> int:
 
 def _csv(kind=str):
     """argparse type for comma-separated lists: "relu1_1,relu2_1" -> ("relu1_1", "relu2_1")."""
+
     def parse(text: str):
         try:
             return tuple(kind(part.strip()) for part in text.split(",") if part.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}")
+
     return parse
 
 
 # Flags of `artforge style` that map one-to-one onto GatysConfig fields (None = the config's default).
-_STYLE_FIELDS = ("content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
-                 "style_blend_weights", "init", "optimizer", "learning_rate", "iterations", "image_size",
-                 "style_scale", "original_colors", "alpha", "alpha_mode", "seed", "save_every", "backbone", "tile",
-                 "tile_size")
+_STYLE_FIELDS = (
+    "content_weight",
+    "style_weight",
+    "tv_weight",
+    "content_layers",
+    "style_layers",
+    "style_blend_weights",
+    "init",
+    "optimizer",
+    "learning_rate",
+    "iterations",
+    "image_size",
+    "style_scale",
+    "original_colors",
+    "alpha",
+    "alpha_mode",
+    "seed",
+    "save_every",
+    "backbone",
+    "tile",
+    "tile_size",
+)
 
 
 def _cmd_style(args: argparse.Namespace) -> int:
@@ -265,8 +319,16 @@ def _cmd_style(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in _STYLE_FIELDS if getattr(args, k) is not None}
     config = GatysConfig(**overrides, device=str(resolve_device(args.device)), progress=not args.no_progress)
-    summary = run_style(args.content, args.styles, args.out, config, mask_path=args.mask, fast=args.fast,
-                        adain_path=args.adain, report=args.report)
+    summary = run_style(
+        args.content,
+        args.styles,
+        args.out,
+        config,
+        mask_path=args.mask,
+        fast=args.fast,
+        adain_path=args.adain,
+        report=args.report,
+    )
     if summary["stopped_early"]:
         print(f"artforge: warning: {summary['stopped_early']}", file=sys.stderr)
     print(f"{summary['out']} ({summary['size'][1]}x{summary['size'][0]}, {summary['seconds']:.1f} s)")
@@ -298,10 +360,24 @@ def route_style_action(argv: list[str]) -> list[str]:
 def _cmd_style_train_adain(args: argparse.Namespace) -> int:
     from artforge.style.adain import train_adain
 
-    out = train_adain(args.content, args.style, args.out, steps=args.steps, batch=args.batch, size=args.size,
-                      crop=args.crop, lr=args.lr, style_weight=args.style_weight,
-                      identity_weight=args.identity_weight, encoder=args.encoder, width=args.width,
-                      device=args.device, precision=args.precision, seed=args.seed, save_every=args.save_every)
+    out = train_adain(
+        args.content,
+        args.style,
+        args.out,
+        steps=args.steps,
+        batch=args.batch,
+        size=args.size,
+        crop=args.crop,
+        lr=args.lr,
+        style_weight=args.style_weight,
+        identity_weight=args.identity_weight,
+        encoder=args.encoder,
+        width=args.width,
+        device=args.device,
+        precision=args.precision,
+        seed=args.seed,
+        save_every=args.save_every,
+    )
     print(f"decoder in {out}; use it with: artforge style PHOTO STYLE --fast --adain {out} -o out.png")
     return 0
 
@@ -309,10 +385,15 @@ def _cmd_style_train_adain(args: argparse.Namespace) -> int:
 def _add_train_adain_parser(sub) -> None:
     from artforge.models.adain import DEFAULT_ENCODER, ENCODERS
 
-    q = _add_style_action(sub, "train-adain", description="Train a fast-style (AdaIN) decoder. Example:\n"
-                          "  artforge style train-adain --content my_photos/ --style my_paintings/ --out my-adain\n"
-                          "Run the same command again to continue an interrupted run (or train further with a "
-                          "larger --steps).", formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = _add_style_action(
+        sub,
+        "train-adain",
+        description="Train a fast-style (AdaIN) decoder. Example:\n"
+        "  artforge style train-adain --content my_photos/ --style my_paintings/ --out my-adain\n"
+        "Run the same command again to continue an interrupted run (or train further with a "
+        "larger --steps).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     q.add_argument("--content", required=True, help="a folder (or builtin:NAME) of content pictures")
     q.add_argument("--style", required=True, help="a folder (or builtin:paintings) of style pictures")
     q.add_argument("--out", required=True, help="the run folder (an existing one is continued)")
@@ -322,8 +403,12 @@ def _add_train_adain_parser(sub) -> None:
     q.add_argument("--crop", type=int, default=None, help="random crop size (default size/2)")
     q.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     q.add_argument("--style-weight", type=float, default=10.0, help="λ of the style loss (default 10)")
-    q.add_argument("--identity-weight", type=float, default=5.0,
-                   help="pixel identity loss (Park & Lee 2019), 0 = the paper's objective (default 5)")
+    q.add_argument(
+        "--identity-weight",
+        type=float,
+        default=5.0,
+        help="pixel identity loss (Park & Lee 2019), 0 = the paper's objective (default 5)",
+    )
     q.add_argument("--encoder", default=DEFAULT_ENCODER, choices=sorted(ENCODERS))
     q.add_argument("--width", type=float, default=0.5, help="decoder width; 1 = the paper's (default 0.5)")
     q.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, mps")
@@ -337,14 +422,17 @@ def _add_style_parser(sub) -> None:
     from artforge.style.gatys import STYLE_BACKBONES, GatysConfig
 
     d = GatysConfig()
-    p = sub.add_parser("style", help="neural style transfer: a photo painted in the style of one or more pictures",
-                       description="Gatys et al. style transfer (neural-style's controls), or --fast AdaIN. Examples:\n"
-                       "  artforge style photo.jpg starry.jpg -o out.png --image-size 384\n"
-                       "  artforge style photo.jpg a.jpg b.jpg --style-blend-weights 3,1 --original-colors -o out.png\n"
-                       "  artforge style photo.jpg a.jpg b.jpg --mask sky.png -o out.png   (white = a, rest = b)\n"
-                       "  artforge style big.jpg starry.jpg --image-size 2048 --tile-size 512 -o big.png\n"
-                       "Large pictures are done coarse-to-fine, in overlapping tiles above --tile-size.",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "style",
+        help="neural style transfer: a photo painted in the style of one or more pictures",
+        description="Gatys et al. style transfer (neural-style's controls), or --fast AdaIN. Examples:\n"
+        "  artforge style photo.jpg starry.jpg -o out.png --image-size 384\n"
+        "  artforge style photo.jpg a.jpg b.jpg --style-blend-weights 3,1 --original-colors -o out.png\n"
+        "  artforge style photo.jpg a.jpg b.jpg --mask sky.png -o out.png   (white = a, rest = b)\n"
+        "  artforge style big.jpg starry.jpg --image-size 2048 --tile-size 512 -o big.png\n"
+        "Large pictures are done coarse-to-fine, in overlapping tiles above --tile-size.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("content", help="the picture to repaint")
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
     p.add_argument("-o", "--out", default="out/style.png", help="output PNG (default out/style.png)")
@@ -355,8 +443,7 @@ def _add_style_parser(sub) -> None:
     g.add_argument("--content-layers", type=_csv(), help="comma-separated tap names (default: the backbone's)")
     g.add_argument("--style-layers", type=_csv(), help="comma-separated tap names (default: the backbone's)")
     g.add_argument("--style-blend-weights", type=_csv(float), help="one weight per style picture, e.g. 3,1")
-    g.add_argument("--backbone", help=f"feature network: {', '.join(sorted(STYLE_BACKBONES))} "
-                   f"(default {d.backbone})")
+    g.add_argument("--backbone", help=f"feature network: {', '.join(sorted(STYLE_BACKBONES))} (default {d.backbone})")
     g = p.add_argument_group("optimisation")
     g.add_argument("--init", help="content (default), random, or a picture file to start from")
     g.add_argument("--optimizer", choices=["lbfgs", "adam"], help="default lbfgs")
@@ -366,25 +453,40 @@ def _add_style_parser(sub) -> None:
     g.add_argument("--style-scale", type=float, help="style picture size relative to the output (default 1)")
     g.add_argument("--seed", type=int, help="for --init random (default 0)")
     g.add_argument("--save-every", type=int, help="write OUT-NNNNN.png every N iterations (default: never)")
-    g.add_argument("--tile", action=argparse.BooleanOptionalAction, default=None,
-                   help="tiles for large pictures (default: above --tile-size); --no-tile optimises in one piece")
+    g.add_argument(
+        "--tile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="tiles for large pictures (default: above --tile-size); --no-tile optimises in one piece",
+    )
     g.add_argument("--tile-size", type=int, help=f"tile side in pixels (default {d.tile_size})")
     g.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("look")
-    g.add_argument("--original-colors", nargs="?", const="luminance", choices=["luminance", "histogram"],
-                   help="keep the content's colours: luminance (style only the luminance; the default when "
-                   "given alone) or histogram (recolour the style pictures first)")
+    g.add_argument(
+        "--original-colors",
+        nargs="?",
+        const="luminance",
+        choices=["luminance", "histogram"],
+        help="keep the content's colours: luminance (style only the luminance; the default when "
+        "given alone) or histogram (recolour the style pictures first)",
+    )
     g.add_argument("--alpha", type=float, help="0 = content … 1 = full style (default 1)")
-    g.add_argument("--alpha-mode", choices=["feature", "pixel"],
-                   help="feature: interpolate the style targets (default); pixel: blend the pictures, "
-                   "x = (1-alpha)·content + alpha·stylised (the seed article's formula)")
+    g.add_argument(
+        "--alpha-mode",
+        choices=["feature", "pixel"],
+        help="feature: interpolate the style targets (default); pixel: blend the pictures, "
+        "x = (1-alpha)·content + alpha·stylised (the seed article's formula)",
+    )
     g.add_argument("--mask", help="PNG: white gets style 1, the rest style 2 (or stays content with one style)")
     g = p.add_argument_group("fast and report")
     g.add_argument("--fast", action="store_true", help="AdaIN: one forward pass instead of an optimisation")
     g.add_argument("--adain", help="with --fast: an AdaIN model folder (default: the shipped decoder)")
-    g.add_argument("--report", action="store_true",
-                   help="print content and style distances (on another network) next to the trivial outputs")
+    g.add_argument(
+        "--report",
+        action="store_true",
+        help="print content and style distances (on another network) next to the trivial outputs",
+    )
     p.set_defaults(func=_cmd_style)
 
 
@@ -392,34 +494,45 @@ def _add_style_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="artforge", description="A local studio for AI art: train generative "
-                                     "models on your pictures, sample, interpolate.")
+    parser = argparse.ArgumentParser(
+        prog="artforge",
+        description="A local studio for AI art: train generative models on your pictures, sample, interpolate.",
+    )
     parser.add_argument("--version", action="version", version=f"artforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train a model on a folder of pictures or a built-in set",
-                       description="Train a generative model. Examples:\n"
-                       "  artforge train my_pictures/ --model dcgan --size 64 --steps 5000\n"
-                       "  artforge train builtin:shapes --model vae --size 32\n"
-                       "  artforge train --model cyclegan --domain-a horses/ --domain-b zebras/ --size 128\n"
-                       "  artforge train --resume latest\n"
-                       "  torchrun --nproc-per-node 4 -m artforge train my_pictures/ --batch 256",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="train a model on a folder of pictures or a built-in set",
+        description="Train a generative model. Examples:\n"
+        "  artforge train my_pictures/ --model dcgan --size 64 --steps 5000\n"
+        "  artforge train builtin:shapes --model vae --size 32\n"
+        "  artforge train --model cyclegan --domain-a horses/ --domain-b zebras/ --size 128\n"
+        "  artforge train --resume latest\n"
+        "  torchrun --nproc-per-node 4 -m artforge train my_pictures/ --batch 256",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("source", nargs="?", help="a folder of pictures, or builtin:shapes / builtin:glyphs")
     p.add_argument("--resume", metavar="RUN_DIR|latest", help="continue a run from its newest training state")
     _add_train_flags(p)
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("generate", help="sample pictures or a latent walk from a trained model",
-                       description="Examples:\n  artforge generate runs/my-run -n 64 --seed 0 -o out/\n"
-                       "  artforge generate default --interpolate -o out/walk",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "generate",
+        help="sample pictures or a latent walk from a trained model",
+        description="Examples:\n  artforge generate runs/my-run -n 64 --seed 0 -o out/\n"
+        "  artforge generate default --interpolate -o out/walk",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("model", help="a run folder, its model/ export, or 'default' (the shipped model)")
     p.add_argument("-n", type=int, default=64, help="how many pictures (default 64)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same pictures (default 0)")
-    p.add_argument("--truncation", type=float, default=None,
-                   help="GANs: resample latent entries above this magnitude (BigGAN trick, e.g. 0.7); "
-                   "VAE: prior temperature")
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        help="GANs: resample latent entries above this magnitude (BigGAN trick, e.g. 0.7); VAE: prior temperature",
+    )
     p.add_argument("-o", "--out", default="out/generated", help="output folder (default out/generated)")
     p.add_argument("--grid-only", action="store_true", help="write only the grid, not each picture")
     p.add_argument("--interpolate", action="store_true", help="write a looping latent walk (GIF, and MP4)")
@@ -429,18 +542,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("translate", help="translate pictures between the two domains of a trained cyclegan",
-                       description="Examples:\n"
-                       "  artforge translate runs/cyclegan-X --direction a2b photos/ -o out/paintings\n"
-                       "  artforge translate runs/cyclegan-X --direction b2a a.png b.jpg -o out/ --size 512",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "translate",
+        help="translate pictures between the two domains of a trained cyclegan",
+        description="Examples:\n"
+        "  artforge translate runs/cyclegan-X --direction a2b photos/ -o out/paintings\n"
+        "  artforge translate runs/cyclegan-X --direction b2a a.png b.jpg -o out/ --size 512",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("model", help="a cyclegan run folder or its model/ export")
     p.add_argument("images", nargs="+", metavar="IMAGES", help="picture files and/or folders (read recursively)")
-    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"],
-                   help="a2b: domain A pictures in B's style; b2a: the reverse (default a2b)")
+    p.add_argument(
+        "--direction",
+        default="a2b",
+        choices=["a2b", "b2a"],
+        help="a2b: domain A pictures in B's style; b2a: the reverse (default a2b)",
+    )
     p.add_argument("-o", "--out", default="out/translated", help="output folder (default out/translated)")
-    p.add_argument("--size", type=int, default=None,
-                   help="square size to translate at, rounded to a multiple of 4 (default: the training size)")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="square size to translate at, rounded to a multiple of 4 (default: the training size)",
+    )
     p.add_argument("--fit", default="crop", choices=["crop", "pad", "stretch"], help="non-square pictures")
     p.add_argument("--background", default="white", help="colour under transparency and padding")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
@@ -462,10 +586,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--overwrite", action="store_true", help="replace artforge's PNGs in a non-empty OUT")
     q.set_defaults(func=_cmd_data_prepare)
 
-    p = sub.add_parser("evaluate", help="FID, KID, precision/recall and a memorisation check against real pictures",
-                       description="Examples:\n  artforge evaluate runs/my-run --real my_pictures/ --json out/eval.json\n"
-                       "  artforge evaluate generated_folder/ --real my_pictures/ --metrics fid,kid",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "evaluate",
+        help="FID, KID, precision/recall and a memorisation check against real pictures",
+        description="Examples:\n  artforge evaluate runs/my-run --real my_pictures/ --json out/eval.json\n"
+        "  artforge evaluate generated_folder/ --real my_pictures/ --metrics fid,kid",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("source", help="a trained model (run folder, model/ export, 'default') or a folder of pictures")
     p.add_argument("--real", required=True, help="the real pictures: a folder or builtin:NAME")
     p.add_argument("--metrics", default="fid,kid,pr,memorization", help="comma-separated (default: all)")
@@ -479,16 +606,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="an HTML page about a run: loss/metric curves, sample grids, config")
     p.add_argument("run", help="a run folder made by artforge train")
-    p.add_argument("--samples", type=int, default=64,
-                   help="pictures drawn from the model for the memorisation check and critic scores (default 64)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=64,
+        help="pictures drawn from the model for the memorisation check and critic scores (default 64)",
+    )
     p.add_argument("--no-critic", action="store_true", help="skip the critic's score distribution")
     p.add_argument("--no-memorization", action="store_true", help="skip the memorisation check")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("critic", help="score pictures 0–10 (high / mid / low), train a critic, teach it ratings")
     critic_sub = p.add_subparsers(dest="critic_command", required=True, metavar="ACTION")
-    q = critic_sub.add_parser("train", help="train a critic from high/ mid/ low/ subfolders or a CSV of image,score",
-                              description="Example: artforge critic train my_ratings/ --out my-critic")
+    q = critic_sub.add_parser(
+        "train",
+        help="train a critic from high/ mid/ low/ subfolders or a CSV of image,score",
+        description="Example: artforge critic train my_ratings/ --out my-critic",
+    )
     q.add_argument("source", help="a folder with high/ mid/ low/ subfolders, or a CSV with columns image,score[,group]")
     q.add_argument("--out", required=True, help="folder for the trained critic")
     q.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
@@ -501,14 +635,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--out", help="folder for the HTML page and thumbnails (default out/critic-FOLDERNAME)")
     q.add_argument("--show", type=int, default=10, help="how many of the best to print (default 10)")
     q.set_defaults(func=_cmd_critic_score)
-    q = critic_sub.add_parser("rate", help="teach the critic your ratings (0–10); it learns at once, no retraining",
-                              description="Example: artforge critic rate a.png 9 b.png 2")
+    q = critic_sub.add_parser(
+        "rate",
+        help="teach the critic your ratings (0–10); it learns at once, no retraining",
+        description="Example: artforge critic rate a.png 9 b.png 2",
+    )
     q.add_argument("ratings", nargs="+", metavar="PICTURE SCORE")
     q.add_argument("--critic", help="the critic folder to update (default: your own critic)")
     q.set_defaults(func=_cmd_critic_rate)
 
-    p = sub.add_parser("curate", help="copy the critic's best pictures of a folder",
-                       description="Example: artforge curate generated/ --top 20 -o picks/")
+    p = sub.add_parser(
+        "curate",
+        help="copy the critic's best pictures of a folder",
+        description="Example: artforge curate generated/ --top 20 -o picks/",
+    )
     p.add_argument("folder")
     p.add_argument("--top", type=int, default=20, help="how many to copy (default 20)")
     p.add_argument("-o", "--out", required=True, help="folder to copy them into (as RANK-NAME)")

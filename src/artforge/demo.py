@@ -64,14 +64,21 @@ def _stylised(out: Path, side: int = 256) -> list[tuple[Path, str]]:
     photo, what = _demo_photo(side)
     style = to_unit(make_paintings(1, side, seed=5))
     adain = load_adain()
-    shots = [(photo, f"content: {what}"), (style, "style: <code>builtin:paintings</code> (procedural, made here)"),
-             (stylize_fast(adain, photo, [style]), "fast (AdaIN), α 1: <code>artforge style PHOTO STYLE --fast</code>"),
-             (stylize_fast(adain, photo, [style], alpha=0.5), "fast, <code>--alpha 0.5</code>"),
-             (stylize_fast(adain, photo, [style], preserve_color=True), "fast, <code>--original-colors</code>"),
-             (stylize(photo, [style], GatysConfig(image_size=side, iterations=60, progress=False)).image,
-              "Gatys optimisation, 60 L-BFGS iterations: <code>artforge style PHOTO STYLE</code>")]
-    return [(save_png(Image.fromarray(to_uint8(image.float().cpu())[0]), out / f"{i}.png"), text)
-            for i, (image, text) in enumerate(shots)]
+    shots = [
+        (photo, f"content: {what}"),
+        (style, "style: <code>builtin:paintings</code> (procedural, made here)"),
+        (stylize_fast(adain, photo, [style]), "fast (AdaIN), α 1: <code>artforge style PHOTO STYLE --fast</code>"),
+        (stylize_fast(adain, photo, [style], alpha=0.5), "fast, <code>--alpha 0.5</code>"),
+        (stylize_fast(adain, photo, [style], preserve_color=True), "fast, <code>--original-colors</code>"),
+        (
+            stylize(photo, [style], GatysConfig(image_size=side, iterations=60, progress=False)).image,
+            "Gatys optimisation, 60 L-BFGS iterations: <code>artforge style PHOTO STYLE</code>",
+        ),
+    ]
+    return [
+        (save_png(Image.fromarray(to_uint8(image.float().cpu())[0]), out / f"{i}.png"), text)
+        for i, (image, text) in enumerate(shots)
+    ]
 
 
 def _critic_picks(model, seed: int, out: Path, n: int = 64, show: int = 8) -> list[tuple[Path, str]]:
@@ -90,37 +97,60 @@ def _critic_picks(model, seed: int, out: Path, n: int = 64, show: int = 8) -> li
     return shown
 
 
-def _page(grid, truncated, walk, real_grid, captions, cfg, out: Path, seconds: float,
-          styled: list[tuple[Path, str]], picks: list[tuple[Path, str]]) -> str:
+def _page(
+    grid,
+    truncated,
+    walk,
+    real_grid,
+    captions,
+    cfg,
+    out: Path,
+    seconds: float,
+    styled: list[tuple[Path, str]],
+    picks: list[tuple[Path, str]],
+) -> str:
     rel = lambda p: html.escape(Path(p).relative_to(out).as_posix())  # noqa: E731
     video = next((p for p in walk if p.suffix == ".mp4"), None)
     gif = next(p for p in walk if p.suffix == ".gif")
-    movie = (f'<video src="{rel(video)}" autoplay loop muted playsinline width="256"></video>' if video
-             else f'<img src="{rel(gif)}" width="256">')
+    movie = (
+        f'<video src="{rel(video)}" autoplay loop muted playsinline width="256"></video>'
+        if video
+        else f'<img src="{rel(gif)}" width="256">'
+    )
     caption_list = "".join(f"<li>{html.escape(c or '')}</li>" for c in captions)
-    details = html.escape(json.dumps({k: cfg[k] for k in ("model", "model_kwargs", "method", "source") if k in cfg},
-                                     indent=1))
+    details = html.escape(
+        json.dumps({k: cfg[k] for k in ("model", "model_kwargs", "method", "source") if k in cfg}, indent=1)
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>artforge demo</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
-figure{{display:inline-block;margin:0 1.5em 1.5em 0;vertical-align:top}} img,video{{image-rendering:pixelated;border:1px solid #ccc}}
+figure{{display:inline-block;margin:0 1.5em 1.5em 0;vertical-align:top}}
+img,video{{image-rendering:pixelated;border:1px solid #ccc}}
 pre{{background:#f4f4f4;padding:.6em}}</style></head><body>
 <h1>artforge demo</h1>
-<p>A {html.escape(cfg.get('model', ''))} GAN trained on this machine's built-in procedural art
+<p>A {html.escape(cfg.get("model", ""))} GAN trained on this machine's built-in procedural art
 (<code>builtin:shapes</code>: grids, circles, stripes, Truchet tiles), sampled with seed 0.
 Made in {seconds:.1f} s by artforge {__version__} with torch {torch.__version__}.</p>
-<figure><img src="{rel(grid)}" width="512"><figcaption>64 samples (<code>artforge generate default -n 64</code>)</figcaption></figure>
+<figure><img src="{rel(grid)}" width="512">
+<figcaption>64 samples (<code>artforge generate default -n 64</code>)</figcaption></figure>
 <figure>{movie}<figcaption>a looping latent walk (slerp)<br><a href="{rel(gif)}">GIF</a>
-{f'· <a href="{rel(video)}">MP4</a>' if video else ''}</figcaption></figure>
-<figure><img src="{rel(truncated)}" width="256"><figcaption>truncation 1.0: fewer odd ones, less variety</figcaption></figure>
-<figure><img src="{rel(real_grid)}" width="256"><figcaption>training pictures for comparison, e.g.<ul>{caption_list}</ul></figcaption></figure>
+{f'· <a href="{rel(video)}">MP4</a>' if video else ""}</figcaption></figure>
+<figure><img src="{rel(truncated)}" width="256">
+<figcaption>truncation 1.0: fewer odd ones, less variety</figcaption></figure>
+<figure><img src="{rel(real_grid)}" width="256">
+<figcaption>training pictures for comparison, e.g.<ul>{caption_list}</ul></figcaption></figure>
 <h2>The critic's picks</h2>
-{"".join(f'<figure><img src="{rel(p)}" width="512"><figcaption>{html.escape(text)}</figcaption></figure>' for p, text in picks)}
+{"".join(_figure(rel(p), 512, html.escape(text)) for p, text in picks)}
 <p>Scored by the shipped critic (technical condition: sharpness, noise, contrast, colour — not taste):
 <code>artforge curate FOLDER --top 20 -o picks/</code>; teach it yours with <code>artforge critic rate</code>.</p>
 <h2>Style transfer</h2>
-{"".join(f'<figure><img src="{rel(p)}" width="256"><figcaption>{text}</figcaption></figure>' for p, text in styled)}
+{"".join(_figure(rel(p), 256, text) for p, text in styled)}
 <h2>Model</h2><pre>{details}</pre>
-<p>Next: <code>artforge train YOUR_FOLDER --model dcgan --steps 5000</code>, then <code>artforge generate runs/…</code>.</p>
+<p>Next: <code>artforge train YOUR_FOLDER --model dcgan --steps 5000</code>,
+then <code>artforge generate runs/…</code>.</p>
 </body></html>
 """
+
+
+def _figure(src: str, width: int, caption: str) -> str:
+    return f'<figure><img src="{src}" width="{width}"><figcaption>{caption}</figcaption></figure>'

@@ -37,8 +37,9 @@ def find_export(path: str | Path) -> Path:
         return p
     if (p / "model" / "config.json").is_file():
         return p / "model"
-    raise CheckpointError(f"{p} holds no artforge model (no config.json or model/config.json); "
-                          "has its run saved a checkpoint yet?")
+    raise CheckpointError(
+        f"{p} holds no artforge model (no config.json or model/config.json); has its run saved a checkpoint yet?"
+    )
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> Method:
@@ -53,12 +54,23 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Method:
 
 def provenance(model: Method, **params) -> dict:
     """The PNG metadata of a picture made by ``model``: which model, artforge's version, and ``params``."""
-    return {"model": getattr(model, "source_path", ""), "model_name": model.config.get("model", ""),
-            "artforge_version": __version__, **params}
+    return {
+        "model": getattr(model, "source_path", ""),
+        "model_name": model.config.get("model", ""),
+        "artforge_version": __version__,
+        **params,
+    }
 
 
-def generate(model: Method, n: int, seed: int, out: str | Path, truncation: float | None = None,
-             grid: bool = True, singles: bool = True) -> list[Path]:
+def generate(
+    model: Method,
+    n: int,
+    seed: int,
+    out: str | Path,
+    truncation: float | None = None,
+    grid: bool = True,
+    singles: bool = True,
+) -> list[Path]:
     """Write ``n`` pictures (and a grid) for ``seed``; the same seed gives the same pictures."""
     if n < 1:
         raise ArtforgeError("-n must be at least 1")
@@ -84,8 +96,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
-def walk_latents(model: Method, keys: int, frames_per_key: int, seed: int, truncation: float | None = None,
-                 loop: bool = True) -> torch.Tensor:
+def walk_latents(
+    model: Method, keys: int, frames_per_key: int, seed: int, truncation: float | None = None, loop: bool = True
+) -> torch.Tensor:
     """Latents slerping through ``keys`` random key points (back to the first when ``loop``)."""
     z = model.latents(keys, torch.Generator().manual_seed(seed), truncation)
     stops = list(z) + ([z[0]] if loop else [])
@@ -95,15 +108,24 @@ def walk_latents(model: Method, keys: int, frames_per_key: int, seed: int, trunc
     return torch.stack(path)
 
 
-def interpolate(model: Method, out: str | Path, seed: int = 0, keys: int = 4, frames_per_key: int = 24,
-                fps: int = 24, truncation: float | None = None, display_size: int = 256) -> list[Path]:
+def interpolate(
+    model: Method,
+    out: str | Path,
+    seed: int = 0,
+    keys: int = 4,
+    frames_per_key: int = 24,
+    fps: int = 24,
+    truncation: float | None = None,
+    display_size: int = 256,
+) -> list[Path]:
     """Write a looping latent walk as GIF, and as MP4 when ffmpeg is available."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     z = walk_latents(model, keys, frames_per_key, seed, truncation)
     frames = torch.cat([model.decode(chunk) for chunk in z.split(64)])
-    pictures = [Image.fromarray(f).resize((display_size, display_size), Image.Resampling.LANCZOS)
-                for f in to_uint8(frames)]
+    pictures = [
+        Image.fromarray(f).resize((display_size, display_size), Image.Resampling.LANCZOS) for f in to_uint8(frames)
+    ]
     gif = out / f"interpolation-seed{seed}.gif"
     buf = io.BytesIO()
     pictures[0].save(buf, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps), loop=0)
@@ -124,8 +146,16 @@ def _write_mp4(pictures: list[Image.Image], path: Path, fps: int) -> Path | None
     w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
 
     def encode(tmp: str) -> None:
-        writer = imageio_ffmpeg.write_frames(tmp, (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-                                             quality=8, macro_block_size=1, ffmpeg_log_level="error")
+        writer = imageio_ffmpeg.write_frames(
+            tmp,
+            (w, h),
+            fps=fps,
+            codec="libx264",
+            pix_fmt_out="yuv420p",
+            quality=8,
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+        )
         writer.send(None)
         for picture in pictures:
             writer.send(np.ascontiguousarray(np.asarray(picture)[:h, :w]))

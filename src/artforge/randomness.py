@@ -53,7 +53,7 @@ class SampleNoise:
             return draw((n, *shape), None, device, dtype)
         # Drawn on the CPU (one generator for every device type), for all W·n samples.
         rows = draw((n * self.world, *shape), self.generator, "cpu", dtype)
-        return rows[self.rank::self.world].to(device, non_blocking=True)
+        return rows[self.rank :: self.world].to(device, non_blocking=True)
 
     def randn(self, n: int, *shape: int, device=None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Standard normal, ``n × shape``."""
@@ -65,6 +65,10 @@ class SampleNoise:
 
     def randint(self, low: int, high: int, n: int, *shape: int, device=None) -> torch.Tensor:
         """Integers in [low, high), ``n × shape`` (int64)."""
-        return self._mine(lambda s, g, d, t: torch.randint(low, high, s, generator=g, device=d, dtype=t), n, shape,
-                          device, torch.int64)
-
+        return self._mine(
+            lambda s, g, d, t: torch.randint(low, high, s, generator=g, device=d, dtype=t),
+            n,
+            shape,
+            device,
+            torch.int64,
+        )

@@ -35,8 +35,10 @@ def load_translator(path: str | Path, device: str | torch.device = "cpu") -> Met
     """Load a CycleGAN export (a run folder or its ``model/``); other models are refused with a reason."""
     model = load_model(path, device=device)
     if not hasattr(model, "translate"):
-        raise ArtforgeError(f"{model.source_path} holds a {model.config.get('model', '?')} model, which samples "
-                            "pictures; translate needs a model trained with --model cyclegan")
+        raise ArtforgeError(
+            f"{model.source_path} holds a {model.config.get('model', '?')} model, which samples "
+            "pictures; translate needs a model trained with --model cyclegan"
+        )
     return model
 
 
@@ -66,9 +68,17 @@ def collect_pictures(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Ski
     return files, skipped
 
 
-def translate(model: Method, inputs: Iterable[str | Path], direction: str = "a2b", out: str | Path = "out/translated",
-              size: int | None = None, fit: str = "crop", background="white", batch: int = 8,
-              warn: Callable[[str], None] = print_to_stderr) -> list[Path]:
+def translate(
+    model: Method,
+    inputs: Iterable[str | Path],
+    direction: str = "a2b",
+    out: str | Path = "out/translated",
+    size: int | None = None,
+    fit: str = "crop",
+    background="white",
+    batch: int = 8,
+    warn: Callable[[str], None] = print_to_stderr,
+) -> list[Path]:
     """Translate every usable picture in ``inputs`` (files or folders); write ``OUT/NAME-a2b.png``.
 
     Pictures that cannot be read are skipped with a warning naming them; only when
@@ -87,7 +97,7 @@ def translate(model: Method, inputs: Iterable[str | Path], direction: str = "a2b
     written: list[Path] = []
     taken: set[str] = set()
     for start in range(0, len(files), batch):
-        pictures, sources = _decode(files[start:start + batch], size, fit, background, skipped, warn)
+        pictures, sources = _decode(files[start : start + batch], size, fit, background, skipped, warn)
         if pictures:
             written += _translate_and_save(model, pictures, sources, direction, size, Path(out), taken)
     if not written:
@@ -95,8 +105,9 @@ def translate(model: Method, inputs: Iterable[str | Path], direction: str = "a2b
     return written
 
 
-def _decode(paths: list[Path], size: int, fit: str, background: tuple, skipped: list[SkippedFile],
-            warn: Callable[[str], None]) -> tuple[list[np.ndarray], list[Path]]:
+def _decode(
+    paths: list[Path], size: int, fit: str, background: tuple, skipped: list[SkippedFile], warn: Callable[[str], None]
+) -> tuple[list[np.ndarray], list[Path]]:
     pictures, sources = [], []
     for path in paths:
         try:
@@ -108,8 +119,15 @@ def _decode(paths: list[Path], size: int, fit: str, background: tuple, skipped: 
     return pictures, sources
 
 
-def _translate_and_save(model: Method, pictures: list[np.ndarray], sources: list[Path], direction: str, size: int,
-                        out: Path, taken: set[str]) -> list[Path]:
+def _translate_and_save(
+    model: Method,
+    pictures: list[np.ndarray],
+    sources: list[Path],
+    direction: str,
+    size: int,
+    out: Path,
+    taken: set[str],
+) -> list[Path]:
     device = next(model.nets["g_ab"].parameters()).device
     x = to_unit(torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).to(device))  # uint8 travels, 4× smaller
     written = []
@@ -134,5 +152,4 @@ def _nothing_usable(inputs: Iterable[str | Path], skipped: list[SkippedFile]) ->
     if not skipped:
         return f"no picture to translate in {named} (the folders are empty)"
     example = next((s for s in skipped if not s.reason.startswith("hidden")), skipped[0])
-    return (f"no usable picture to translate in {named}: {len(skipped)} skipped "
-            f"(e.g. {example.path}: {example.reason})")
+    return f"no usable picture to translate in {named}: {len(skipped)} skipped (e.g. {example.path}: {example.reason})"

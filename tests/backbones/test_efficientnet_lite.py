@@ -7,6 +7,7 @@ from PIL import Image
 
 from artforge.backbones import create_backbone, list_backbones
 from artforge.errors import ArtforgeError
+from artforge.pictures import to_unit
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -20,7 +21,7 @@ def _photo(name: str, size: int = 224) -> torch.Tensor:
     w, h = im.size
     left, top = (w - size) // 2, (h - size) // 2
     arr = np.array(im.crop((left, top, left + size, top + size)))
-    return torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return to_unit(torch.from_numpy(arr).permute(2, 0, 1)[None])
 
 
 @pytest.fixture(scope="module")

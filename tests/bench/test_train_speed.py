@@ -34,8 +34,14 @@ def test_quick_run_writes_the_figures(bench, tmp_path):
     assert _positive(data["peak_gflops"]["fp32"]) and _positive(data["peak_gflops"]["bf16"])
     assert {"baseline", "trainer-fp32", "trainer-auto"} <= set(data["variants"])
     for name, row in data["variants"].items():
-        for key in ("step_ms_median", "images_per_s", "gflop_per_step", "achieved_gflops", "fraction_of_peak",
-                    "speedup_vs_baseline"):
+        for key in (
+            "step_ms_median",
+            "images_per_s",
+            "gflop_per_step",
+            "achieved_gflops",
+            "fraction_of_peak",
+            "speedup_vs_baseline",
+        ):
             assert _positive(row[key]), (name, key, row[key])
         assert row["precision"] in ("fp32", "bf16")
         assert len(row["step_ms_rounds"]) == data["config"]["rounds"]

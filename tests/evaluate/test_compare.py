@@ -14,8 +14,8 @@ def _shapes(n, seed):
 
 def test_memorization_flags_copies_and_not_new_pictures_of_the_same_kind(tmp_path):
     train = _shapes(40, seed=0)
-    copies = to_unit(train[:12])          # a "model" that returns training pictures verbatim (as floats)
-    fresh = _shapes(12, seed=99)          # unseen pictures of the same kind
+    copies = to_unit(train[:12])  # a "model" that returns training pictures verbatim (as floats)
+    fresh = _shapes(12, seed=99)  # unseen pictures of the same kind
     copied = measure_against_real(copies, train, metrics=("memorization",), out_dir=tmp_path)["memorization"]
     novel = measure_against_real(fresh, train, metrics=("memorization",))["memorization"]
     assert copied["fraction_flagged"] == 1.0

@@ -6,7 +6,6 @@ from artforge.errors import ArtforgeError
 from artforge.evaluate.critic import (
     Critic,
     CriticConfig,
-    cross_validate,
     fold_ids,
     picture_inputs,
     spearman,
@@ -49,8 +48,13 @@ def test_a_critic_trained_from_scratch_on_few_pictures_learns_the_order(graded):
     """18 originals are few (the shipped critic learns from 600); the order must still come out."""
     images, scores, groups = graded
     held = torch.tensor([g >= 18 for g in groups])
-    critic = train_critic(images[~held], scores[~held], CriticConfig(feature_size=128),
-                          groups=[g for g in groups if g < 18], log=lambda _: None)
+    critic = train_critic(
+        images[~held],
+        scores[~held],
+        CriticConfig(feature_size=128),
+        groups=[g for g in groups if g < 18],
+        log=lambda _: None,
+    )
     assert critic.cfg.cv["spearman"] > 0.4 and 0 <= critic.cfg.cv["tier_accuracy"] <= 1
     predicted = critic.score(images[held])
     means = [float(predicted[scores[held] == s].mean()) for s in sorted(scores.unique().tolist())]
@@ -60,7 +64,9 @@ def test_a_critic_trained_from_scratch_on_few_pictures_learns_the_order(graded):
 
 def test_online_ratings_move_the_score_without_retraining_and_are_counted(graded, tmp_path):
     images, scores, groups = graded
-    critic = Critic.fit_inputs(picture_inputs(images, CriticConfig(feature_size=128)), scores, CriticConfig(feature_size=128))
+    critic = Critic.fit_inputs(
+        picture_inputs(images, CriticConfig(feature_size=128)), scores, CriticConfig(feature_size=128)
+    )
     original = images[scores > 8][:2]
     before = critic.score(original)
     critic.update(original, [0.0, 0.0])
@@ -86,7 +92,9 @@ def test_two_updates_equal_one_update_with_both(graded):
 
 def test_bad_ratings_and_bad_critic_files_get_clear_errors(graded, tmp_path):
     images, scores, _ = graded
-    critic = Critic.fit_inputs(picture_inputs(images[:12], CriticConfig(feature_size=128)), scores[:12], CriticConfig(feature_size=128))
+    critic = Critic.fit_inputs(
+        picture_inputs(images[:12], CriticConfig(feature_size=128)), scores[:12], CriticConfig(feature_size=128)
+    )
     with pytest.raises(ArtforgeError, match="0 to 10"):
         critic.update(images[:1], [11.0])
     with pytest.raises(ArtforgeError, match="not a critic folder"):

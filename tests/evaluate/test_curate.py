@@ -34,8 +34,22 @@ def test_critic_train_score_curate_and_rate_from_the_command_line(rated_folder, 
     assert (critic / "critic.safetensors").is_file() and (critic / "config.json").is_file()
 
     scores_csv = tmp_path / "scores.csv"
-    assert main(["critic", "score", str(rated_folder), "--critic", str(critic), "--csv", str(scores_csv),
-                 "-o", str(tmp_path / "page")]) == 0
+    assert (
+        main(
+            [
+                "critic",
+                "score",
+                str(rated_folder),
+                "--critic",
+                str(critic),
+                "--csv",
+                str(scores_csv),
+                "-o",
+                str(tmp_path / "page"),
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(scores_csv.open()))
     assert {"path", "score", "tier", "colorfulness", "sharpness", "thirds"} <= set(rows[0])
     assert len(rows) == 36
@@ -55,8 +69,7 @@ def test_critic_train_score_curate_and_rate_from_the_command_line(rated_folder, 
     assert "learned 2 rating(s); this critic has learned 2 in all" in capsys.readouterr().out
 
 
-def test_rating_without_a_critic_folder_keeps_the_shipped_critic_unchanged(rated_folder, tmp_path, monkeypatch,
-                                                                           capsys):
+def test_rating_without_a_critic_folder_keeps_the_shipped_critic_unchanged(rated_folder, tmp_path, monkeypatch, capsys):
     from artforge.evaluate.curate import DEFAULT_CRITIC, critic_dir
 
     monkeypatch.setenv("ARTFORGE_HOME", str(tmp_path / "home"))
@@ -68,13 +81,16 @@ def test_rating_without_a_critic_folder_keeps_the_shipped_critic_unchanged(rated
     assert "saved in" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["critic", "rate", "a.png"], "give pairs"),
-    (["critic", "rate", "a.png", "x"], "scores are numbers"),
-    (["critic", "train", "/no/such/folder", "--out", "c"], "high/ mid/ low/"),
-    (["critic", "score", "/no/such/folder"], "no such folder"),
-    (["curate", ".", "--top", "0", "-o", "picks"], "--top must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["critic", "rate", "a.png"], "give pairs"),
+        (["critic", "rate", "a.png", "x"], "scores are numbers"),
+        (["critic", "train", "/no/such/folder", "--out", "c"], "high/ mid/ low/"),
+        (["critic", "score", "/no/such/folder"], "no such folder"),
+        (["curate", ".", "--top", "0", "-o", "picks"], "--top must be at least 1"),
+    ],
+)
 def test_user_mistakes_get_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ARTFORGE_HOME", str(tmp_path / "home"))
@@ -84,8 +100,9 @@ def test_user_mistakes_get_one_line_and_exit_2(argv, message, capsys, tmp_path, 
 
 
 @pytest.mark.parametrize("make_empty_folder", [False, True])
-def test_rating_into_a_new_or_empty_critic_folder_starts_from_the_shipped_critic(rated_folder, tmp_path, capsys,
-                                                                               monkeypatch, make_empty_folder):
+def test_rating_into_a_new_or_empty_critic_folder_starts_from_the_shipped_critic(
+    rated_folder, tmp_path, capsys, monkeypatch, make_empty_folder
+):
     from artforge.evaluate.critic import Critic
     from artforge.evaluate.curate import DEFAULT_CRITIC
 

@@ -17,8 +17,9 @@ def _shapes(n, seed, size=32):
 
 
 def _no_backbone(monkeypatch):
-    monkeypatch.setattr(features, "create_backbone",
-                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    monkeypatch.setattr(
+        features, "create_backbone", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed"))
+    )
 
 
 def test_real_features_are_cached_by_content(monkeypatch):
@@ -60,7 +61,7 @@ def test_without_the_cache_nothing_is_hashed_and_the_features_are_the_same(monke
 def test_batches_are_converted_one_at_a_time_and_concatenate_to_the_whole():
     pics = _shapes(6, seed=6)
     whole = extract_features(pics, cache=False, batch_size=2)  # three batches
-    parts = torch.cat([extract_features(pics[i:i + 2], cache=False) for i in (0, 2, 4)])
+    parts = torch.cat([extract_features(pics[i : i + 2], cache=False) for i in (0, 2, 4)])
     torch.testing.assert_close(whole, parts)
 
 

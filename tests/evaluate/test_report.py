@@ -8,9 +8,27 @@ from artforge.train import TrainConfig, train
 
 
 def test_report_of_a_run_has_curves_grids_and_working_links(tmp_path):
-    run = train(TrainConfig(source="builtin:shapes", n_builtin=24, model="dcgan", size=16, width=8, latent_dim=8,
-                            batch=8, steps=4, log_every=1, sample_every=2, ckpt_every=4, eval_every=2, eval_n=16,
-                            tensorboard=False, progress=False, precision="fp32", out=str(tmp_path / "run")))
+    run = train(
+        TrainConfig(
+            source="builtin:shapes",
+            n_builtin=24,
+            model="dcgan",
+            size=16,
+            width=8,
+            latent_dim=8,
+            batch=8,
+            steps=4,
+            log_every=1,
+            sample_every=2,
+            ckpt_every=4,
+            eval_every=2,
+            eval_n=16,
+            tensorboard=False,
+            progress=False,
+            precision="fp32",
+            out=str(tmp_path / "run"),
+        )
+    )
     page = write_report(run, samples=16)
     text = page.read_text()
     assert "losses.png" in text and "metrics.png" in text and "step-00000004" in text

@@ -67,12 +67,12 @@ def test_discriminator_loss_is_halved_lsgan_on_the_generator_phase_fakes():
     cyc.generator_loss(batch)
     cyc.nets["g_ab"].scale.data.fill_(9.0)  # D must use the G phase's fakes, not make new ones
     out = cyc.discriminator_loss(batch)
-    torch.testing.assert_close(out["d_b"], torch.tensor(0.5 * ((-0.4 - 1) ** 2 + 0.1 ** 2)))
-    torch.testing.assert_close(out["d_a"], torch.tensor(0.5 * ((0.2 - 1) ** 2 + 0.15 ** 2)))
+    torch.testing.assert_close(out["d_b"], torch.tensor(0.5 * ((-0.4 - 1) ** 2 + 0.1**2)))
+    torch.testing.assert_close(out["d_a"], torch.tensor(0.5 * ((0.2 - 1) ** 2 + 0.15**2)))
     torch.testing.assert_close(out["loss"], out["d_a"] + out["d_b"])
     assert cyc._fakes is None  # used once
     again = cyc.discriminator_loss(batch)  # no G phase before it: fakes made afresh, G(a) = 9·0.2
-    torch.testing.assert_close(again["d_b"], torch.tensor(0.5 * ((-0.4 - 1) ** 2 + 1.8 ** 2)))
+    torch.testing.assert_close(again["d_b"], torch.tensor(0.5 * ((-0.4 - 1) ** 2 + 1.8**2)))
 
 
 def test_each_phase_trains_only_its_own_networks():
@@ -86,8 +86,9 @@ def test_each_phase_trains_only_its_own_networks():
     for net in (nets["d_a"], nets["d_b"]):
         net.requires_grad_(False)  # as the trainer does in the G phase
     g_phase.loss(batch)["loss"].backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for k in ("g_ab", "g_ba") for p in [
-        nets[k].net[0][1].weight])
+    assert all(
+        p.grad is not None and p.grad.abs().sum() > 0 for k in ("g_ab", "g_ba") for p in [nets[k].net[0][1].weight]
+    )
     for net in nets.values():
         net.zero_grad(set_to_none=True)
         net.requires_grad_(True)

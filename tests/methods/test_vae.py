@@ -21,7 +21,7 @@ def test_elbo_terms_match_their_definitions():
         model.log_sigma.fill_(0.0)
     out = vae.negative_elbo(x)
     assert out["kl"].item() == 0.0
-    expected = (0.5 * x ** 2 + 0.5 * math.log(2 * math.pi)).flatten(1).sum(1).mean()
+    expected = (0.5 * x**2 + 0.5 * math.log(2 * math.pi)).flatten(1).sum(1).mean()
     torch.testing.assert_close(out["nll"], expected)
     torch.testing.assert_close(out["loss"], expected)
 
@@ -31,7 +31,7 @@ def test_kl_is_the_closed_form():
     mu, logvar = torch.full((2, 8), 0.3), torch.full((2, 8), -0.2)
     vae.model.encode = lambda x: (mu, logvar)
     out = vae.negative_elbo(torch.zeros(2, 3, 16, 16))
-    per_dim = 0.5 * (0.3 ** 2 + math.exp(-0.2) - 1 + 0.2)
+    per_dim = 0.5 * (0.3**2 + math.exp(-0.2) - 1 + 0.2)
     torch.testing.assert_close(out["kl"], torch.tensor(8 * per_dim))
     torch.testing.assert_close(out["loss"], out["nll"] + 0.5 * out["kl"])
 

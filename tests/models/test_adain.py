@@ -24,9 +24,25 @@ def test_encoder_table_matches_the_backbone(encoder):
 
 
 def test_adain_trains_through_artforge_train_and_its_export_stylises(tmp_path):
-    cfg = TrainConfig(model="adain", domain_a="builtin:shapes", domain_b="builtin:paintings", n_builtin=8, size=32,
-                      crop=16, width=4, batch=2, steps=2, ckpt_every=1, sample_every=2, keep=1, precision="fp32",
-                      device="cpu", tensorboard=False, progress=False, out=str(tmp_path / "run"))
+    cfg = TrainConfig(
+        model="adain",
+        domain_a="builtin:shapes",
+        domain_b="builtin:paintings",
+        n_builtin=8,
+        size=32,
+        crop=16,
+        width=4,
+        batch=2,
+        steps=2,
+        ckpt_every=1,
+        sample_every=2,
+        keep=1,
+        precision="fp32",
+        device="cpu",
+        tensorboard=False,
+        progress=False,
+        out=str(tmp_path / "run"),
+    )
     run = train(cfg)
     state, _ = load_latest_state(run)
     assert state["step"] == 2 and set(state["nets"]) == {"decoder"}  # only the decoder is trained and saved

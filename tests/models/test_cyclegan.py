@@ -30,8 +30,10 @@ def test_generator_follows_the_paper_layout():
     g = ResnetGenerator(width=4, res_blocks=2)
     convs = _convs(g)
     assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [
-        (3, 4, 7, 1), (4, 8, 3, 2), (8, 16, 3, 2)] + [(16, 16, 3, 1)] * 4 + [
-        (16, 8, 3, 2), (8, 4, 3, 2), (4, 3, 7, 1)]
+        (3, 4, 7, 1),
+        (4, 8, 3, 2),
+        (8, 16, 3, 2),
+    ] + [(16, 16, 3, 1)] * 4 + [(16, 8, 3, 2), (8, 4, 3, 2), (4, 3, 7, 1)]
     assert [isinstance(c, nn.ConvTranspose2d) for c in convs] == [False] * 7 + [True, True, False]
     norms = [m for m in g.modules() if isinstance(m, nn.InstanceNorm2d)]
     assert len(norms) == len(convs) - 1  # every conv but the output layer
@@ -49,7 +51,12 @@ def test_patchgan_layout_and_output_grid_at_256():
     d = PatchDiscriminator(width=64, image_size=256)
     convs = _convs(d)
     assert [(c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [
-        (64, 4, 2), (128, 4, 2), (256, 4, 2), (512, 4, 1), (1, 4, 1)]
+        (64, 4, 2),
+        (128, 4, 2),
+        (256, 4, 2),
+        (512, 4, 1),
+        (1, 4, 1),
+    ]
     assert not isinstance(d.net[1], nn.InstanceNorm2d)  # no norm on C64
     assert sum(isinstance(m, nn.InstanceNorm2d) for m in d.modules()) == 3
     assert all(m.negative_slope == 0.2 for m in d.modules() if isinstance(m, nn.LeakyReLU))
@@ -93,8 +100,9 @@ def test_registered_with_four_parts_and_round_trips(tmp_path):
     assert not torch.equal(nets["g_ab"].net[0][1].weight, nets["g_ba"].net[0][1].weight)  # two separate nets
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     before = {k: nets[k].eval()(x) for k in ("g_ab", "g_ba")}
-    save_export(tmp_path, {k: nets[k] for k in before}, {"model": "cyclegan", "model_kwargs": TINY,
-                                                          "method": "cyclegan"})
+    save_export(
+        tmp_path, {k: nets[k] for k in before}, {"model": "cyclegan", "model_kwargs": TINY, "method": "cyclegan"}
+    )
     loaded, config = load_export(tmp_path)
     assert sorted(loaded) == ["g_ab", "g_ba"] and config["parts"] == ["g_ab", "g_ba"]
     for k, y in before.items():

@@ -11,7 +11,7 @@ def test_fast_dropout_drops_p_and_keeps_the_mean():
     y = drop(x)
     dropped = (y == 0).float().mean().item()
     assert abs(dropped - 0.25) < 0.005
-    assert abs(y.mean().item() - 1.0) < 0.01           # kept values scaled by 1/(1-p)
+    assert abs(y.mean().item() - 1.0) < 0.01  # kept values scaled by 1/(1-p)
     assert torch.unique(y).tolist() == pytest.approx([0.0, 4 / 3])
 
 

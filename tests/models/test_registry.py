@@ -105,7 +105,10 @@ def test_seed_generator_matches_the_article_shapes():
     assert (linear.in_features, linear.out_features) == (100, 256 * 8 * 8)
     convs = [m for m in g.body if isinstance(m, torch.nn.ConvTranspose2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
-        (256, 128, (4, 4), (2, 2)), (128, 64, (4, 4), (2, 2)), (64, 3, (4, 4), (2, 2))]
+        (256, 128, (4, 4), (2, 2)),
+        (128, 64, (4, 4), (2, 2)),
+        (64, 3, (4, 4), (2, 2)),
+    ]
     d = create_model("dcgan-seed", parts=("discriminator",))["discriminator"]
     assert [m.p for m in d.features if isinstance(m, FastDropout)] == [0.25, 0.25]
     assert d.logit.in_features == 128 * 16 * 16

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from artforge.data.paintings import make_paintings
+from artforge.pictures import to_unit
 from artforge.style.io import fit_long_side, from_uint8, resize
 
 
@@ -18,7 +19,7 @@ def photo(name: str = "chelsea", side: int = 48) -> torch.Tensor:
 
 
 def painting(index: int = 0, side: int = 48, seed: int = 0) -> torch.Tensor:
-    return make_paintings(index + 1, side, seed=seed)[index:index + 1].float() / 127.5 - 1
+    return to_unit(make_paintings(index + 1, side, seed=seed)[index : index + 1])
 
 
 @pytest.fixture(scope="module")

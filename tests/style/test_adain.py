@@ -18,6 +18,7 @@ from PIL import Image
 
 from artforge.errors import ArtforgeError
 from artforge.methods.adain import adain_loss
+from artforge.pictures import to_uint8, to_unit
 from artforge.style.adain import adain, build_model, channel_stats, load_adain, stylize_fast, train_adain
 from artforge.train.checkpoint import list_states, load_latest_state
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _photo(name: str, size: int) -> torch.Tensor:
     image = Image.fromarray(getattr(skimage_data, name)()).convert("RGB").resize((size, size), Image.LANCZOS)
-    return torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    return to_unit(torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None])
 
 
 def _stripes(size: int, a=(1.0, -0.8, -0.8), b=(-0.8, -0.6, 1.0)) -> torch.Tensor:
@@ -41,8 +42,8 @@ def _stripes(size: int, a=(1.0, -0.8, -0.8), b=(-0.8, -0.6, 1.0)) -> torch.Tenso
 
 @pytest.fixture(scope="module")
 def model():
-    m = load_adain()          # the shipped decoder: behaviour tests need a trained one
-    m.precision = "fp32"      # exact comparisons below; bf16 is only a speed option
+    m = load_adain()  # the shipped decoder: behaviour tests need a trained one
+    m.precision = "fp32"  # exact comparisons below; bf16 is only a speed option
     return m
 
 
@@ -104,8 +105,12 @@ def test_alpha_orders_style_strength(model, content, styles):
 def test_style_weights_interpolate_and_one_zero_equals_the_single_style(model, content, styles):
     single = stylize_fast(model, content, [styles[0]])
     torch.testing.assert_close(stylize_fast(model, content, styles, weights=[1, 0]), single, atol=1e-6, rtol=0)
-    torch.testing.assert_close(stylize_fast(model, content, styles, weights=[0, 3]),
-                               stylize_fast(model, content, [styles[1]]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        stylize_fast(model, content, styles, weights=[0, 3]),
+        stylize_fast(model, content, [styles[1]]),
+        atol=1e-6,
+        rtol=0,
+    )
     mixed = stylize_fast(model, content, styles, weights=[0.5, 0.5])
     only_second = stylize_fast(model, content, [styles[1]])
     assert _style_distance(model, mixed, styles[0]) < _style_distance(model, only_second, styles[0])
@@ -127,17 +132,17 @@ def test_preserve_color_keeps_the_content_chroma_closer(model, content, styles):
 
 
 def test_mask_restricts_the_style_to_its_region(model, styles):
-    content = _photo("chelsea", 128)[..., :64, :]          # wide enough to be far from the mask's edge
+    content = _photo("chelsea", 128)[..., :64, :]  # wide enough to be far from the mask's edge
     mask = torch.zeros(64, 128)
     mask[:, :48] = 1
     out = stylize_fast(model, content, [styles[0]], mask=mask)
     unstyled = stylize_fast(model, content, [styles[0]], alpha=0.0)
     full = stylize_fast(model, content, [styles[0]])
-    inside, outside = (..., slice(0, 16)), (..., slice(100, 128))   # 50 px from the edge: out of the decoder's reach
+    inside, outside = (..., slice(0, 16)), (..., slice(100, 128))  # 50 px from the edge: out of the decoder's reach
     assert float((out[outside] - unstyled[outside]).abs().max()) < 1e-4
     gap = lambda a, b, where: float((a[where] - b[where]).abs().mean())  # noqa: E731
     assert gap(out, full, inside) < 0.5 * gap(unstyled, full, inside)
-    two = stylize_fast(model, content, styles, mask=mask)                     # style 1 inside, style 2 outside
+    two = stylize_fast(model, content, styles, mask=mask)  # style 1 inside, style 2 outside
     second = stylize_fast(model, content, [styles[1]])
     assert gap(two, second, outside) < 0.5 * gap(two, full, outside)
     with pytest.raises(ArtforgeError, match="mask"):
@@ -147,7 +152,7 @@ def test_mask_restricts_the_style_to_its_region(model, styles):
 @pytest.mark.parametrize("hw", [(37, 51), (5, 7), (64, 9)])
 def test_any_content_size_comes_back_at_its_size(model, hw):
     content = torch.rand(1, 3, *hw, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    style = _stripes(64)[..., :hw[0] + 2, :hw[1] + 1]          # odd, and tiny for the small case
+    style = _stripes(64)[..., : hw[0] + 2, : hw[1] + 1]  # odd, and tiny for the small case
     out = stylize_fast(model, content, [style], alpha=0.7)
     assert out.shape == content.shape and torch.isfinite(out).all() and out.abs().max() <= 1
 
@@ -170,26 +175,39 @@ def tiny_folders(tmp_path):
         (tmp_path / name).mkdir()
     for i in range(10):
         y, x = rng.integers(0, 96, 2)
-        Image.fromarray(photo[y:y + 32, x:x + 32]).save(tmp_path / "content" / f"{i}.png")
+        Image.fromarray(photo[y : y + 32, x : x + 32]).save(tmp_path / "content" / f"{i}.png")
     for i in range(6):
         colours = rng.uniform(-1, 1, (2, 3))
-        stripes = _stripes(32, tuple(colours[0]), tuple(colours[1]))[0].permute(1, 2, 0).numpy()
-        Image.fromarray(((stripes + 1) * 127.5).astype(np.uint8)).save(tmp_path / "style" / f"{i}.png")
+        stripes = _stripes(32, tuple(colours[0]), tuple(colours[1]))
+        Image.fromarray(to_uint8(stripes)[0]).save(tmp_path / "style" / f"{i}.png")
     return tmp_path / "content", tmp_path / "style"
 
 
 def _fixed_batch(content_dir, style_dir):
-    load = lambda d: torch.stack([torch.from_numpy(np.asarray(Image.open(p).convert("RGB"), dtype=np.float32))  # noqa
-                                  .permute(2, 0, 1) for p in sorted(d.glob("*.png"))[:4]]) / 127.5 - 1
+    def load(folder):
+        pictures = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))[:4]]
+        return to_unit(torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2))
+
     return load(content_dir)[..., :16, :16], load(style_dir)[..., :16, :16]
 
 
 def test_train_adain_saves_a_loadable_decoder_that_lowers_the_loss_and_resumes(tiny_folders, tmp_path):
     content_dir, style_dir = tiny_folders
-    kw = dict(batch=4, size=32, crop=16, lr=1e-3, identity_weight=0.0, encoder="vgg19-random", width=0.25,
-              device="cpu", precision="fp32", save_every=6, progress=False)
+    kw = dict(
+        batch=4,
+        size=32,
+        crop=16,
+        lr=1e-3,
+        identity_weight=0.0,
+        encoder="vgg19-random",
+        width=0.25,
+        device="cpu",
+        precision="fp32",
+        save_every=6,
+        progress=False,
+    )
     out = train_adain(content_dir, style_dir, tmp_path / "run", steps=12, **kw)
-    trained = load_adain(out)                             # the run folder (its model/ export)
+    trained = load_adain(out)  # the run folder (its model/ export)
     facts = json.loads((out / "model" / "config.json").read_text())["training"]
     assert facts["step"] == 12 and facts["train_config"]["domain_a"] == str(content_dir.resolve())
     assert [step for step, _ in list_states(out)] == [6, 12]  # the shared trainer's states
@@ -214,9 +232,11 @@ def test_ctrl_c_saves_and_a_rerun_continues(tiny_folders, tmp_path):
     content_dir, style_dir = tiny_folders
     out, src = tmp_path / "run", Path(__file__).resolve().parents[2] / "src"
     args = dict(batch=2, size=32, crop=16, width=0.25, encoder="vgg19-random", device="cpu", precision="fp32")
-    code = ("import torch; torch.set_num_threads(1); from artforge.style.adain import train_adain; "
-            f"train_adain({str(content_dir)!r}, {str(style_dir)!r}, {str(out)!r}, steps=100000, "
-            f"save_every=100000, **{args!r})")
+    code = (
+        "import torch; torch.set_num_threads(1); from artforge.style.adain import train_adain; "
+        f"train_adain({str(content_dir)!r}, {str(style_dir)!r}, {str(out)!r}, steps=100000, "
+        f"save_every=100000, **{args!r})"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
     log = []
@@ -224,7 +244,7 @@ def test_ctrl_c_saves_and_a_rerun_continues(tiny_folders, tmp_path):
     reader.start()
     deadline = time.time() + 120
     while not re.search(r"\b[1-9]\d*/100000", "".join(log)) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)                                      # until the progress bar shows a finished step
+        time.sleep(0.2)  # until the progress bar shows a finished step
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 0, "".join(log)
     reader.join(timeout=10)
@@ -242,8 +262,20 @@ def test_load_adain_explains_missing_or_damaged_files(tmp_path, tiny_folders):
     with pytest.raises(ArtforgeError, match="config.json"):
         load_adain(tmp_path / "empty")
     content_dir, style_dir = tiny_folders
-    out = train_adain(content_dir, style_dir, tmp_path / "run", steps=1, batch=2, size=32, crop=16, width=0.25,
-                      encoder="vgg19-random", device="cpu", precision="fp32", progress=False)
+    out = train_adain(
+        content_dir,
+        style_dir,
+        tmp_path / "run",
+        steps=1,
+        batch=2,
+        size=32,
+        crop=16,
+        width=0.25,
+        encoder="vgg19-random",
+        device="cpu",
+        precision="fp32",
+        progress=False,
+    )
     (out / "model" / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ArtforgeError, match="damaged"):
         load_adain(out)

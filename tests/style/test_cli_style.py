@@ -24,8 +24,23 @@ def test_style_help(capsys):
 def test_style_end_to_end(picture_files, tmp_path, capsys):
     f = picture_files
     out = tmp_path / "out.png"
-    code = main(["style", str(f / "content.png"), str(f / "style.png"), str(f / "style2.png"), "-o", str(out),
-                 "--style-blend-weights", "3,1", "--save-every", "2", "--report", "--original-colors", *TINY])
+    code = main(
+        [
+            "style",
+            str(f / "content.png"),
+            str(f / "style.png"),
+            str(f / "style2.png"),
+            "-o",
+            str(out),
+            "--style-blend-weights",
+            "3,1",
+            "--save-every",
+            "2",
+            "--report",
+            "--original-colors",
+            *TINY,
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and "style progress" in printed and "content unchanged" in printed
@@ -40,8 +55,28 @@ def test_style_end_to_end(picture_files, tmp_path, capsys):
 def test_style_with_mask_pixel_alpha_and_tiles(picture_files, tmp_path):
     f = picture_files
     out = tmp_path / "masked.png"
-    assert main(["style", str(f / "content.png"), str(f / "style.png"), "-o", str(out), "--mask", str(f / "mask.png"),
-                 "--alpha", "0.5", "--alpha-mode", "pixel", "--tile", "--tile-size", "64", *TINY]) == 0
+    assert (
+        main(
+            [
+                "style",
+                str(f / "content.png"),
+                str(f / "style.png"),
+                "-o",
+                str(out),
+                "--mask",
+                str(f / "mask.png"),
+                "--alpha",
+                "0.5",
+                "--alpha-mode",
+                "pixel",
+                "--tile",
+                "--tile-size",
+                "64",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     assert out.is_file()
 
 
@@ -50,29 +85,51 @@ def test_fast_calls_adain_when_it_is_there(picture_files, tmp_path):
     if not adain.ASSET.is_dir():
         pytest.skip("no shipped AdaIN decoder yet")
     out = tmp_path / "fast.png"
-    assert main(["style", str(picture_files / "content.png"), str(picture_files / "style.png"), "-o", str(out),
-                 "--fast", "--image-size", "48", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "style",
+                str(picture_files / "content.png"),
+                str(picture_files / "style.png"),
+                "-o",
+                str(out),
+                "--fast",
+                "--image-size",
+                "48",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert read_png_metadata(out)["method"] == "adain"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["/no/such.png", "{style}"], "no such file"),
-    (["{content}", "{broken}"], "cannot use"),
-    (["{content}", "{notes}"], "not an image"),
-    (["{content}", "{style}", "--style-layers", "relu9_9"], "bad layer name"),
-    (["{content}", "{style}", "--backbone", "resnet"], "unknown style backbone"),
-    (["{content}", "{style}", "--style-blend-weights", "1,2"], "one per style image"),
-    (["{content}", "{style}", "--mask", "/no/mask.png"], "no such file"),
-    (["{content}", "{style}", "--alpha", "2"], "--alpha"),
-    (["{content}", "{style}", "--init", "/no/init.png"], "--init"),
-    (["{content}", "{style}", "-o", "{tmp}/out.jpg"], ".png"),
-    (["{folder}", "{style}"], "is a folder"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["/no/such.png", "{style}"], "no such file"),
+        (["{content}", "{broken}"], "cannot use"),
+        (["{content}", "{notes}"], "not an image"),
+        (["{content}", "{style}", "--style-layers", "relu9_9"], "bad layer name"),
+        (["{content}", "{style}", "--backbone", "resnet"], "unknown style backbone"),
+        (["{content}", "{style}", "--style-blend-weights", "1,2"], "one per style image"),
+        (["{content}", "{style}", "--mask", "/no/mask.png"], "no such file"),
+        (["{content}", "{style}", "--alpha", "2"], "--alpha"),
+        (["{content}", "{style}", "--init", "/no/init.png"], "--init"),
+        (["{content}", "{style}", "-o", "{tmp}/out.jpg"], ".png"),
+        (["{folder}", "{style}"], "is a folder"),
+    ],
+)
 def test_bad_inputs_exit_2_with_one_line(args, message, picture_files, tmp_path, capsys):
-    names = dict(content=picture_files / "content.png", style=picture_files / "style.png",
-                 broken=picture_files / "broken.png", notes=picture_files / "notes.txt", tmp=tmp_path,
-                 folder=picture_files)
-    argv = ["style", *TINY, *[a.format(**names) for a in args]]   # the case's own flags come last and win
+    names = dict(
+        content=picture_files / "content.png",
+        style=picture_files / "style.png",
+        broken=picture_files / "broken.png",
+        notes=picture_files / "notes.txt",
+        tmp=tmp_path,
+        folder=picture_files,
+    )
+    argv = ["style", *TINY, *[a.format(**names) for a in args]]  # the case's own flags come last and win
     if "-o" not in argv:
         argv += ["-o", str(tmp_path / "x.png")]
     assert main(argv) == 2
@@ -103,13 +160,66 @@ def test_train_adain_from_the_command_line_then_use_it_with_fast(tmp_path, capsy
     for i, pic in enumerate(make_shapes(6, 48, seed=4)[0]):
         Image.fromarray(pic).save(photos / f"{i}.png")
     decoder = tmp_path / "adain"
-    assert main(["style", "train-adain", "--content", str(photos), "--style", "builtin:paintings",
-                 "--out", str(decoder), "--steps", "3", "--batch", "2", "--size", "32", "--crop", "32",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "style",
+                "train-adain",
+                "--content",
+                str(photos),
+                "--style",
+                "builtin:paintings",
+                "--out",
+                str(decoder),
+                "--steps",
+                "3",
+                "--batch",
+                "2",
+                "--size",
+                "32",
+                "--crop",
+                "32",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "decoder in" in capsys.readouterr().out
     out = tmp_path / "fast.png"
-    assert main(["style", str(photos / "0.png"), str(photos / "1.png"), "--fast", "--adain", str(decoder),
-                 "-o", str(out), "--image-size", "32", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "style",
+                str(photos / "0.png"),
+                str(photos / "1.png"),
+                "--fast",
+                "--adain",
+                str(decoder),
+                "-o",
+                str(out),
+                "--image-size",
+                "32",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert read_png_metadata(out)["method"] == "adain"
-    assert main(["style", "train-adain", "--content", str(tmp_path / "nothing"), "--style", "builtin:paintings",
-                 "--out", str(tmp_path / "x"), "--steps", "1"]) == 2
+    assert (
+        main(
+            [
+                "style",
+                "train-adain",
+                "--content",
+                str(tmp_path / "nothing"),
+                "--style",
+                "builtin:paintings",
+                "--out",
+                str(tmp_path / "x"),
+                "--steps",
+                "1",
+            ]
+        )
+        == 2
+    )

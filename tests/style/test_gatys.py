@@ -66,7 +66,7 @@ def test_original_colors_keep_the_content_chroma(full, content, style):
     assert (chroma(kept.image) - chroma(content)).abs().mean() < 0.02
     assert (chroma(full.image) - chroma(content)).abs().mean() > 2 * (chroma(kept.image) - chroma(content)).abs().mean()
     luma = lambda x: rgb_to_yiq(x)[:, :1]  # noqa: E731
-    assert (luma(kept.image) - luma(full.image)).abs().mean() < 0.05   # the brushwork (luminance) is the same
+    assert (luma(kept.image) - luma(full.image)).abs().mean() < 0.05  # the brushwork (luminance) is the same
 
 
 def test_histogram_colors_recolour_the_style_first(content, style):
@@ -87,19 +87,19 @@ def test_alpha_zero_is_content_and_alpha_orders_the_style(content, style):
 
 def test_pixel_mode_is_exactly_the_article_formula(full, content, style):
     blended = stylize(content, [style], cfg(alpha=0.3, alpha_mode="pixel"))
-    expected = pixel_blend(content, full.image, article_alpha=0.7)   # x_new = 0.7·x_old + 0.3·G(s)
+    expected = pixel_blend(content, full.image, article_alpha=0.7)  # x_new = 0.7·x_old + 0.3·G(s)
     assert torch.allclose(blended.image, expected.clamp(-1, 1), atol=1e-6)
     assert torch.equal(pixel_blend(content, full.image, 1.0), content)
 
 
 def test_mask_keeps_the_style_in_the_white_region(make_photo, style):
-    content = make_photo(side=96)   # deep layers are 1/16 of the picture: the mask needs room
+    content = make_photo(side=96)  # deep layers are 1/16 of the picture: the mask needs room
     mask = torch.zeros(1, 1, *content.shape[-2:])
     half = content.shape[-1] // 2
     mask[..., :half] = 1
     result = stylize(content, [style], cfg(iterations=25, image_size=96), mask=mask)
     change = (result.image - content).abs().mean(dim=(0, 1, 2))
-    inside, outside = change[: half - 12].mean(), change[half + 12:].mean()
+    inside, outside = change[: half - 12].mean(), change[half + 12 :].mean()
     assert inside > 3 * outside
     assert outside < 1e-4  # with one style, the black region stays the content picture (feathered edge)
 
@@ -109,7 +109,7 @@ def test_mask_with_two_styles_gives_each_region_its_style(content, style, style2
     mask[..., : content.shape[-1] // 2] = 1
     result = stylize(content, [style, style2], cfg(iterations=25), mask=mask)
     half = content.shape[-1] // 2
-    left, right = result.image[..., : half - 2], result.image[..., half + 2:]
+    left, right = result.image[..., : half - 2], result.image[..., half + 2 :]
     assert gram_distance(left, style) < gram_distance(left, style2)
     assert gram_distance(right, style2) < gram_distance(right, style)
 
@@ -133,7 +133,7 @@ def test_random_and_file_init_and_adam(content, style, tmp_path):
 
     write_image(tmp_path / "start.png", style)
     from_file = stylize(content, [style], cfg(init=str(tmp_path / "start.png"), iterations=1))
-    assert (from_file.image - content).abs().mean() > 0.1   # it started from the painting, not the photo
+    assert (from_file.image - content).abs().mean() > 0.1  # it started from the painting, not the photo
 
 
 def test_callback_runs_every_save_every(content, style):
@@ -142,14 +142,17 @@ def test_callback_runs_every_save_every(content, style):
     assert seen == [2, 4, 6]
 
 
-@pytest.mark.parametrize("changes,message", [
-    (dict(style_layers=("relu9_9",)), "bad layer name"),
-    (dict(content_layers=("nope",)), "bad layer name"),
-    (dict(backbone="resnet"), "unknown style backbone"),
-    (dict(alpha=1.5), "--alpha"),
-    (dict(init="/no/such.png"), "--init"),
-    (dict(optimizer="sgd"), "--optimizer"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        (dict(style_layers=("relu9_9",)), "bad layer name"),
+        (dict(content_layers=("nope",)), "bad layer name"),
+        (dict(backbone="resnet"), "unknown style backbone"),
+        (dict(alpha=1.5), "--alpha"),
+        (dict(init="/no/such.png"), "--init"),
+        (dict(optimizer="sgd"), "--optimizer"),
+    ],
+)
 def test_bad_settings_are_artforge_errors(changes, message, content, style):
     with pytest.raises(ArtforgeError, match=message):
         stylize(content, [style], cfg(**changes))
@@ -160,7 +163,7 @@ def test_soften_is_a_scaled_softmax_and_size_free():
     s = soften(x)
     assert torch.allclose(s.sum(), torch.tensor(float(x.numel())), rtol=1e-5)
     assert torch.allclose(s / x.numel(), torch.softmax(x.flatten(), 0).view_as(x), atol=1e-7)
-    tiled = soften(x.repeat(1, 1, 2, 2))   # the same statistics over a larger map: the same Gram matrix
+    tiled = soften(x.repeat(1, 1, 2, 2))  # the same statistics over a larger map: the same Gram matrix
     assert torch.allclose(gram(tiled), gram(s), rtol=1e-4)
 
 

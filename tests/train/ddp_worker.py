@@ -56,8 +56,12 @@ def main() -> int:
 
     cfg = TrainConfig(**json.loads(open(args.config).read()))
     if args.nan_rank is not None:
-        poison(VAE if cfg.model == "vae" else GAN, "negative_elbo" if cfg.model == "vae" else "generator_loss",
-               args.nan_rank, args.nan_from_call)
+        poison(
+            VAE if cfg.model == "vae" else GAN,
+            "negative_elbo" if cfg.model == "vae" else "generator_loss",
+            args.nan_rank,
+            args.nan_from_call,
+        )
     code = 0
     try:
         train(cfg)

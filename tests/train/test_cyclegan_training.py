@@ -16,15 +16,53 @@ from artforge.train.checkpoint import list_states, load_latest_state
 from artforge.train.distributed import DistInfo
 from artforge.train.trainer import PairedStream
 
-TINY_FLAGS = ["--model", "cyclegan", "--size", "16", "--width", "8", "--res-blocks", "1", "--batch", "2",
-              "--n-builtin", "6", "--precision", "fp32", "--no-tensorboard", "--no-progress", "--log-every", "2",
-              "--sample-every", "2", "--ckpt-every", "2"]
+TINY_FLAGS = [
+    "--model",
+    "cyclegan",
+    "--size",
+    "16",
+    "--width",
+    "8",
+    "--res-blocks",
+    "1",
+    "--batch",
+    "2",
+    "--n-builtin",
+    "6",
+    "--precision",
+    "fp32",
+    "--no-tensorboard",
+    "--no-progress",
+    "--log-every",
+    "2",
+    "--sample-every",
+    "2",
+    "--ckpt-every",
+    "2",
+]
 
 
 def tiny(tmp_path, **kw) -> TrainConfig:
-    base = dict(model="cyclegan", domain_a="builtin:shapes", domain_b="builtin:glyphs", n_builtin=6, size=16,
-                width=8, res_blocks=1, batch=2, steps=4, log_every=2, sample_every=2, ckpt_every=2, keep=2,
-                pool_size=3, tensorboard=False, progress=False, precision="fp32", out=str(tmp_path / "run"))
+    base = dict(
+        model="cyclegan",
+        domain_a="builtin:shapes",
+        domain_b="builtin:glyphs",
+        n_builtin=6,
+        size=16,
+        width=8,
+        res_blocks=1,
+        batch=2,
+        steps=4,
+        log_every=2,
+        sample_every=2,
+        ckpt_every=2,
+        keep=2,
+        pool_size=3,
+        tensorboard=False,
+        progress=False,
+        precision="fp32",
+        out=str(tmp_path / "run"),
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -42,8 +80,23 @@ def test_cli_trains_on_a_folder_and_a_builtin(tmp_path, capsys):
     horses = _folder(tmp_path / "horses", (150, 90, 40))
     (horses / "broken.jpg").write_bytes(b"not a picture")
     run = tmp_path / "run"
-    assert main(["train", "--domain-a", str(horses), "--domain-b", "builtin:glyphs", "--steps", "4",
-                 "--out", str(run), *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--domain-a",
+                str(horses),
+                "--domain-b",
+                "builtin:glyphs",
+                "--steps",
+                "4",
+                "--out",
+                str(run),
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "domain A" in err and "used 4 of 5 files; skipped 1" in err and "artforge translate" in err
     assert "broken.jpg" in (run / "skipped.txt").read_text()
@@ -102,13 +155,16 @@ def test_paired_stream_keeps_two_orders_and_resumes():
     assert [resumed.next() for _ in range(2)] == batches[2:]
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--domain-a", "{tmp}/nope", "--domain-b", "builtin:glyphs"], "domain A (--domain-a): no such folder"),
-    (["--domain-a", "builtin:shapes", "--domain-b", "{tmp}/empty"], "domain B (--domain-b): no usable image"),
-    (["--domain-a", "builtin:shapes", "--domain-b", "{tmp}/file.txt"], "domain B (--domain-b): not a folder"),
-    (["--domain-a", "builtin:shapes"], "pass both --domain-a FOLDER and --domain-b FOLDER"),
-    (["--domain-a", "builtin:shapes", "--domain-b", "builtin:pebbles"], "unknown built-in data set"),
-])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--domain-a", "{tmp}/nope", "--domain-b", "builtin:glyphs"], "domain A (--domain-a): no such folder"),
+        (["--domain-a", "builtin:shapes", "--domain-b", "{tmp}/empty"], "domain B (--domain-b): no usable image"),
+        (["--domain-a", "builtin:shapes", "--domain-b", "{tmp}/file.txt"], "domain B (--domain-b): not a folder"),
+        (["--domain-a", "builtin:shapes"], "pass both --domain-a FOLDER and --domain-b FOLDER"),
+        (["--domain-a", "builtin:shapes", "--domain-b", "builtin:pebbles"], "unknown built-in data set"),
+    ],
+)
 def test_bad_domains_exit_2_with_one_line(flags, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()
@@ -120,14 +176,17 @@ def test_bad_domains_exit_2_with_one_line(flags, message, tmp_path, capsys, monk
     assert not (tmp_path / "runs").exists()  # refused before any run folder was made
 
 
-@pytest.mark.parametrize("kw,message", [
-    (dict(model="dcgan"), "--domain-a/--domain-b are for two-domain models"),
-    (dict(source="my_pictures/"), "not on my_pictures/"),
-    (dict(loss="hinge"), "least-squares GAN loss"),
-    (dict(size=18), "multiple of 4"),
-    (dict(eval_every=2), "--eval-every"),
-    (dict(model="dcgan", domain_a=None, domain_b=None, res_blocks=2), "--res-blocks is for --model cyclegan"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        (dict(model="dcgan"), "--domain-a/--domain-b are for two-domain models"),
+        (dict(source="my_pictures/"), "not on my_pictures/"),
+        (dict(loss="hinge"), "least-squares GAN loss"),
+        (dict(size=18), "multiple of 4"),
+        (dict(eval_every=2), "--eval-every"),
+        (dict(model="dcgan", domain_a=None, domain_b=None, res_blocks=2), "--res-blocks is for --model cyclegan"),
+    ],
+)
 def test_option_mix_ups_are_user_errors(kw, message, tmp_path):
     with pytest.raises(ArtforgeError, match=message.replace("(", r"\(")):
         train(tiny(tmp_path, **kw))

@@ -21,19 +21,46 @@ from artforge.train import TrainConfig, train
 from artforge.train.checkpoint import load_latest_state
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
-TINY = dict(source="builtin:shapes", n_builtin=24, size=16, width=8, latent_dim=8, batch=8, steps=3, log_every=1,
-            sample_every=1000, ckpt_every=1000, keep=1, tensorboard=False, progress=False, precision="fp32",
-            device="cpu")
+TINY = dict(
+    source="builtin:shapes",
+    n_builtin=24,
+    size=16,
+    width=8,
+    latent_dim=8,
+    batch=8,
+    steps=3,
+    log_every=1,
+    sample_every=1000,
+    ckpt_every=1000,
+    keep=1,
+    tensorboard=False,
+    progress=False,
+    precision="fp32",
+    device="cpu",
+)
 
 
 def _torchrun(tmp_path: Path, config: dict, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess:
     cfg_file = tmp_path / "config.json"
     cfg_file.write_text(json.dumps(config))
     src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "ARTFORGE_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(WORKER),
-           str(cfg_file), *extra]
+    env = {
+        **os.environ,
+        "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "ARTFORGE_CACHE": str(tmp_path / "cache"),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(WORKER),
+        str(cfg_file),
+        *extra,
+    ]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -54,11 +81,14 @@ def _assert_same_weights(a: dict, b: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,model,extra", [
-    ("gan-r1", "dcgan", {"r1_gamma": 1.0}),                      # SN critic, BN generator, DiffAugment (auto)
-    ("gan-gp", "dcgan", {"loss": "wgan-gp", "n_critic": 2}),     # gradient penalty's random mixes
-    ("vae", "vae", {}),                                           # reparameterisation noise
-])
+@pytest.mark.parametrize(
+    "name,model,extra",
+    [
+        ("gan-r1", "dcgan", {"r1_gamma": 1.0}),  # SN critic, BN generator, DiffAugment (auto)
+        ("gan-gp", "dcgan", {"loss": "wgan-gp", "n_critic": 2}),  # gradient penalty's random mixes
+        ("vae", "vae", {}),  # reparameterisation noise
+    ],
+)
 def test_two_processes_of_four_train_like_one_process_of_eight(tmp_path, name, model, extra):
     config = {**TINY, "model": model, **extra}
     one = train(TrainConfig(**{**config, "out": str(tmp_path / "one")}))
@@ -81,9 +111,9 @@ def test_nan_on_one_rank_stops_every_rank_at_the_same_step_with_one_message(tmp_
     done = _torchrun(tmp_path, config, "--nan-rank", "1", "--nan-from-call", "3", timeout=180)
     assert done.returncode != 0
     lines = re.findall(r"artforge: error: .*?wgan-gp\.", done.stderr)
-    assert len(lines) == 2 and lines[0] == lines[1], done.stderr[-3000:]   # both ranks, the same message
+    assert len(lines) == 2 and lines[0] == lines[1], done.stderr[-3000:]  # both ranks, the same message
     assert "diverged at step 3: generator/loss=nan (rank 1)" in lines[0]
     assert "the last good checkpoint (step 2) is intact" in lines[0]
-    assert sorted(_threads(tmp_path)) == [0, 1]                             # both returned: nobody hung
+    assert sorted(_threads(tmp_path)) == [0, 1]  # both returned: nobody hung
     state, _ = load_latest_state(tmp_path / "run")
     assert state["step"] == 2

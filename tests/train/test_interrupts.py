@@ -12,20 +12,49 @@ import torch
 
 from artforge.train.checkpoint import list_states, load_latest_state, save_state
 
-TINY_FLAGS = ["--n-builtin", "24", "--model", "dcgan", "--size", "16", "--width", "8", "--latent-dim", "8",
-              "--batch", "8", "--precision", "fp32", "--no-tensorboard", "--no-progress", "--log-every", "5",
-              "--sample-every", "1000"]
+TINY_FLAGS = [
+    "--n-builtin",
+    "24",
+    "--model",
+    "dcgan",
+    "--size",
+    "16",
+    "--width",
+    "8",
+    "--latent-dim",
+    "8",
+    "--batch",
+    "8",
+    "--precision",
+    "fp32",
+    "--no-tensorboard",
+    "--no-progress",
+    "--log-every",
+    "5",
+    "--sample-every",
+    "1000",
+]
 
 
 def _env(tmp_path):
     src = str(Path(__file__).resolve().parents[2] / "src")
-    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            "ARTFORGE_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "ARTFORGE_CACHE": str(tmp_path / "cache"),
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 def _start(tmp_path, *args):
-    return subprocess.Popen([sys.executable, "-m", "artforge", "train", *args], cwd=tmp_path, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "artforge", "train", *args],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_state(run: Path, proc, min_step: int, timeout: float = 120) -> int:
@@ -43,8 +72,7 @@ def _wait_for_state(run: Path, proc, min_step: int, timeout: float = 120) -> int
 
 def test_kill_9_then_resume_latest_continues_from_the_last_saved_step(tmp_path):
     run = tmp_path / "runs" / "r"
-    proc = _start(tmp_path, "builtin:shapes", *TINY_FLAGS, "--steps", "100000", "--ckpt-every", "3",
-                  "--out", str(run))
+    proc = _start(tmp_path, "builtin:shapes", *TINY_FLAGS, "--steps", "100000", "--ckpt-every", "3", "--out", str(run))
     _wait_for_state(run, proc, 9)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -52,8 +80,14 @@ def test_kill_9_then_resume_latest_continues_from_the_last_saved_step(tmp_path):
     saved = state["step"]
     assert saved >= 9
     target = saved + 4
-    done = subprocess.run([sys.executable, "-m", "artforge", "train", "--resume", "latest", "--steps", str(target)],
-                          cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "artforge", "train", "--resume", "latest", "--steps", str(target)],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert f"from step {saved}" in done.stderr
     assert load_latest_state(run)[0]["step"] == target
@@ -62,8 +96,7 @@ def test_kill_9_then_resume_latest_continues_from_the_last_saved_step(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_and_exits_cleanly(tmp_path, sig):
     run = tmp_path / "run"
-    proc = _start(tmp_path, "builtin:shapes", *TINY_FLAGS, "--steps", "100000", "--ckpt-every", "50",
-                  "--out", str(run))
+    proc = _start(tmp_path, "builtin:shapes", *TINY_FLAGS, "--steps", "100000", "--ckpt-every", "50", "--out", str(run))
     # wait until training is under way (the first stats row), then interrupt between checkpoints
     deadline = time.time() + 120
     while not (run / "stats.jsonl").exists() and time.time() < deadline and proc.poll() is None:
@@ -85,8 +118,23 @@ def test_damaged_newest_state_falls_back_to_the_previous(tmp_path):
 
 
 def test_torchrun_two_processes_on_cpu_write_one_run(tmp_path):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "artforge",
-           "train", "builtin:shapes", *TINY_FLAGS, "--steps", "4", "--ckpt-every", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "artforge",
+        "train",
+        "builtin:shapes",
+        *TINY_FLAGS,
+        "--steps",
+        "4",
+        "--ckpt-every",
+        "2",
+    ]
     done = subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     runs = list((tmp_path / "runs").iterdir())

@@ -17,20 +17,38 @@ from artforge.train.trainer import BatchStream
 
 
 def tiny(tmp_path, **kw) -> TrainConfig:
-    base = dict(source="builtin:shapes", n_builtin=24, model="dcgan", size=16, width=8, latent_dim=8, batch=8,
-                steps=4, log_every=2, sample_every=2, ckpt_every=2, keep=2, tensorboard=False, progress=False,
-                precision="fp32", out=str(tmp_path / "run"))
+    base = dict(
+        source="builtin:shapes",
+        n_builtin=24,
+        model="dcgan",
+        size=16,
+        width=8,
+        latent_dim=8,
+        batch=8,
+        steps=4,
+        log_every=2,
+        sample_every=2,
+        ckpt_every=2,
+        keep=2,
+        tensorboard=False,
+        progress=False,
+        precision="fp32",
+        out=str(tmp_path / "run"),
+    )
     base.update(kw)
     return TrainConfig(**base)
 
 
-@pytest.mark.parametrize("model,extra", [
-    ("dcgan", {}),
-    ("dcgan", {"loss": "wgan-gp", "n_critic": 2}),
-    ("dcgan", {"loss": "hinge", "spectral_norm": True, "r1_gamma": 1.0}),
-    ("dcgan-seed", {"size": 64, "width": None, "batch": 4}),
-    ("vae", {}),
-])
+@pytest.mark.parametrize(
+    "model,extra",
+    [
+        ("dcgan", {}),
+        ("dcgan", {"loss": "wgan-gp", "n_critic": 2}),
+        ("dcgan", {"loss": "hinge", "spectral_norm": True, "r1_gamma": 1.0}),
+        ("dcgan-seed", {"size": 64, "width": None, "batch": 4}),
+        ("vae", {}),
+    ],
+)
 def test_every_family_trains_and_exports(tmp_path, model, extra):
     run = train(tiny(tmp_path, model=model, **extra))
     assert (run / "config.yaml").is_file() and (run / "model" / "model.safetensors").is_file()
@@ -140,8 +158,10 @@ def test_ema_half_life_is_counted_in_images():
     assert EMA({"g": nn.Linear(1, 1)}, ema_kimg=0, rampup=0.05).decay(10**6, 64) == 0.0  # off: copy the live net
 
 
-@pytest.mark.parametrize("model,loss,expected", [("dcgan", "nsgan", True), ("dcgan", "wgan-gp", False),
-                                                  ("dcgan-seed", "nsgan", False), ("vae", "nsgan", False)])
+@pytest.mark.parametrize(
+    "model,loss,expected",
+    [("dcgan", "nsgan", True), ("dcgan", "wgan-gp", False), ("dcgan-seed", "nsgan", False), ("vae", "nsgan", False)],
+)
 def test_spectral_norm_default_depends_on_model_and_loss(model, loss, expected):
     from artforge.models import get_family
     from artforge.train.config import resolve
@@ -174,8 +194,9 @@ def test_eval_every_chooses_by_fid_when_samples_outnumber_the_feature_dimension(
     assert best["metric"] == "fid" and best["value"] == rows[-1]["eval/fid"] == rows[-1]["eval/best_fid"]
 
 
-@pytest.mark.parametrize("flag,value", [("--seed", "5"), ("--n-builtin", "30"), ("--background", "black"),
-                                        ("--max-pixels", "1000")])
+@pytest.mark.parametrize(
+    "flag,value", [("--seed", "5"), ("--n-builtin", "30"), ("--background", "black"), ("--max-pixels", "1000")]
+)
 def test_resume_refuses_changed_data_flags_in_one_line(tmp_path, capsys, monkeypatch, flag, value):
     from artforge.cli import main
 
@@ -231,8 +252,9 @@ def test_resume_rewrites_stats_atomically(tmp_path, monkeypatch):
         f.write('{"step": 9, "x": 1}\n{"step": 10, "x"')  # rows past the state, the last one half-written
     replaced = []
     original = run_logging.atomic_write_bytes
-    monkeypatch.setattr(run_logging, "atomic_write_bytes", lambda path, data: (replaced.append(path),
-                                                                              original(path, data)))
+    monkeypatch.setattr(
+        run_logging, "atomic_write_bytes", lambda path, data: (replaced.append(path), original(path, data))
+    )
     train(config_for_resume(run, {"steps": 6}), resume=run)
     assert replaced == [run / "stats.jsonl"]
     assert [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()] == [2, 4, 6]

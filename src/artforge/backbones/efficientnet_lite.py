@@ -17,8 +17,15 @@ from torch import nn
 
 BN = dict(eps=1e-3, momentum=0.01)
 # (repeats, kernel, stride of the first block, expansion, output channels) — EfficientNet-B0's stages.
-STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112),
-          (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
+STAGES = [
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+]
 
 
 class SameConv2d(nn.Conv2d):

@@ -27,8 +27,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class Backbone(nn.Module):
     """A frozen network behind the shared feature interface."""
 
-    def __init__(self, name: str, net: nn.Module, default_layers: tuple[str, ...],
-                 mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    def __init__(
+        self, name: str, net: nn.Module, default_layers: tuple[str, ...], mean=IMAGENET_MEAN, std=IMAGENET_STD
+    ):
         super().__init__()
         self.name, self.net, self.default_layers = name, net.eval().requires_grad_(False), default_layers
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
@@ -41,8 +42,9 @@ class Backbone(nn.Module):
         """[-1, 1] images (artforge's convention) -> the network's input normalisation."""
         return ((images.float() + 1) / 2 - self.mean) / self.std
 
-    def features(self, images: torch.Tensor, layers: tuple[str, ...] | None = None, batch_size: int = 64,
-                 grad: bool = False) -> dict[str, torch.Tensor]:
+    def features(
+        self, images: torch.Tensor, layers: tuple[str, ...] | None = None, batch_size: int = 64, grad: bool = False
+    ) -> dict[str, torch.Tensor]:
         """Activations at ``layers`` for ``images`` in [-1, 1] (N×3×H×W, any H, W), in batches."""
         layers = tuple(layers or self.default_layers)
         device = self.mean.device
@@ -65,6 +67,7 @@ def register_backbone(name: str):
     def wrap(builder: Callable[[], Backbone]):
         _BACKBONES[name] = builder
         return builder
+
     return wrap
 
 

@@ -73,8 +73,7 @@ def random_vgg19(seed: int = 0) -> VGG19:
 
 def find_weights(path: str | Path | None = None) -> Path | None:
     """A user-given file, ``$ARTFORGE_VGG19``, or the torch hub cache; None when there is none."""
-    candidates = [path, os.environ.get("ARTFORGE_VGG19"),
-                  Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE]
+    candidates = [path, os.environ.get("ARTFORGE_VGG19"), Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE]
     for c in candidates:
         if c and Path(c).is_file():
             return Path(c)
@@ -92,7 +91,8 @@ def pretrained_vgg19(path: str | Path | None = None, download: bool = False) -> 
     if file is None:
         raise ArtforgeError(
             f"no VGG-19 weights: put {WEIGHTS_FILE} in {Path(torch.hub.get_dir()) / 'checkpoints'}, set "
-            "ARTFORGE_VGG19=/path/to/file, or allow the download; offline, use the vgg19-random backbone")
+            "ARTFORGE_VGG19=/path/to/file, or allow the download; offline, use the vgg19-random backbone"
+        )
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # a damaged or foreign file: say which

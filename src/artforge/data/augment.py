@@ -43,11 +43,11 @@ def _rand(x: torch.Tensor, noise: SampleNoise) -> torch.Tensor:
 
 
 def _color(x: torch.Tensor, noise: SampleNoise) -> torch.Tensor:
-    x = x + (_rand(x, noise) - 0.5)                                       # brightness ±0.5
+    x = x + (_rand(x, noise) - 0.5)  # brightness ±0.5
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_rand(x, noise) * 2) + mean                          # saturation ×[0, 2]
+    x = (x - mean) * (_rand(x, noise) * 2) + mean  # saturation ×[0, 2]
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_rand(x, noise) + 0.5) + mean                    # contrast ×[0.5, 1.5]
+    return (x - mean) * (_rand(x, noise) + 0.5) + mean  # contrast ×[0.5, 1.5]
 
 
 def _translation(x: torch.Tensor, noise: SampleNoise, ratio: float = 0.125) -> torch.Tensor:
@@ -79,7 +79,11 @@ def _cutout(x: torch.Tensor, noise: SampleNoise, ratio: float = 0.5) -> torch.Te
 
 
 def _fmt(x: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) and x.dim() == 4 else torch.contiguous_format
+    return (
+        torch.channels_last
+        if x.is_contiguous(memory_format=torch.channels_last) and x.dim() == 4
+        else torch.contiguous_format
+    )
 
 
 _OPS = {"color": _color, "translation": _translation, "cutout": _cutout}

@@ -62,8 +62,6 @@ class BadImage(Exception):
         self.reason = reason
 
 
-
-
 def load_image(
     path,
     size: int,

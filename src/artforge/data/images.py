@@ -74,6 +74,7 @@ MAX_DEFAULT_WORKERS = 32
 POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
 _COMPACT_BYTES = 32 << 20  # rows moved per step when closing the gaps of skipped files (bounded memory)
 
+
 @dataclass
 class SkippedFile:
     """A file left out of the data set, with a short human reason."""

@@ -47,11 +47,26 @@ FAMILY_WORDS = {
 }
 # Names for captions: the nearest of these describes each palette colour.
 COLOUR_NAMES: dict[str, tuple[int, int, int]] = {
-    "red": (200, 40, 35), "crimson": (150, 20, 50), "orange": (235, 125, 30), "ochre": (200, 150, 50),
-    "yellow": (245, 215, 60), "olive": (120, 120, 40), "green": (60, 140, 60), "dark green": (25, 70, 40),
-    "teal": (30, 125, 125), "turquoise": (70, 190, 190), "sky blue": (130, 180, 230), "blue": (45, 90, 200),
-    "deep blue": (20, 35, 100), "violet": (120, 80, 190), "purple": (100, 40, 110), "pink": (235, 140, 170),
-    "brown": (110, 70, 40), "white": (245, 243, 235), "cream": (235, 220, 185), "grey": (128, 128, 128),
+    "red": (200, 40, 35),
+    "crimson": (150, 20, 50),
+    "orange": (235, 125, 30),
+    "ochre": (200, 150, 50),
+    "yellow": (245, 215, 60),
+    "olive": (120, 120, 40),
+    "green": (60, 140, 60),
+    "dark green": (25, 70, 40),
+    "teal": (30, 125, 125),
+    "turquoise": (70, 190, 190),
+    "sky blue": (130, 180, 230),
+    "blue": (45, 90, 200),
+    "deep blue": (20, 35, 100),
+    "violet": (120, 80, 190),
+    "purple": (100, 40, 110),
+    "pink": (235, 140, 170),
+    "brown": (110, 70, 40),
+    "white": (245, 243, 235),
+    "cream": (235, 220, 185),
+    "grey": (128, 128, 128),
     "black": (25, 25, 28),
 }
 
@@ -72,8 +87,9 @@ def make_paintings(n: int, size, seed: int = 0, families: tuple[str, ...] | None
     return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
 
 
-def make_paintings_captioned(n: int, size, seed: int = 0,
-                             families: tuple[str, ...] | None = None) -> tuple[np.ndarray, list[str]]:
+def make_paintings_captioned(
+    n: int, size, seed: int = 0, families: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Like :func:`make_paintings` but N×H×W×3 numpy with captions (the ``builtin:`` signature).
 
     >>> _, captions = make_paintings_captioned(5, 32)
@@ -112,8 +128,12 @@ def _palette(rng: np.random.Generator, family: str) -> np.ndarray:
     if family == "swirls" and rng.random() < 0.5:
         base = rng.uniform(0.58, 0.66)  # the night-sky blues with complementary yellows
     scheme = rng.choice(["analogous", "complementary", "triadic", "split"])
-    offsets = {"analogous": [0, 0.06, -0.07, 0.12], "complementary": [0, 0.5, 0.04, 0.46],
-               "triadic": [0, 1 / 3, 2 / 3, 0.05], "split": [0, 0.42, 0.58, -0.05]}[scheme]
+    offsets = {
+        "analogous": [0, 0.06, -0.07, 0.12],
+        "complementary": [0, 0.5, 0.04, 0.46],
+        "triadic": [0, 1 / 3, 2 / 3, 0.05],
+        "split": [0, 0.42, 0.58, -0.05],
+    }[scheme]
     sat_range = {"pointillist": (0.6, 0.95), "watercolour": (0.3, 0.7), "palette-knife": (0.35, 0.8)}
     lo, hi = sat_range.get(family, (0.45, 0.95))
     colours = []
@@ -145,11 +165,11 @@ def _composition(rng: np.random.Generator, h: int, w: int, palette: np.ndarray) 
         horizon = rng.uniform(0.45, 0.7) * h / max(h, w)
         wave = 0.05 * np.sin(2 * math.pi * (x * rng.uniform(0.5, 2) + rng.random()))
         ground = y > horizon + wave
-        sky_idx = np.clip((y / horizon * 2 + 0.6 * noise).astype(int), 0, 2)       # 0-2: sky colours
+        sky_idx = np.clip((y / horizon * 2 + 0.6 * noise).astype(int), 0, 2)  # 0-2: sky colours
         ground_idx = 3 + np.clip(((y - horizon) * 6 + 1.2 * noise).astype(int), 0, k - 4)
         idx = np.where(ground, ground_idx, sky_idx)
         cx, cy, r = rng.uniform(0.2, 0.8) * w / max(h, w), rng.uniform(0.1, 0.6) * horizon, rng.uniform(0.05, 0.1)
-        idx = np.where((x - cx) ** 2 + (y - cy) ** 2 < r * r, k - 2, idx)          # a sun or moon (the light)
+        idx = np.where((x - cx) ** 2 + (y - cy) ** 2 < r * r, k - 2, idx)  # a sun or moon (the light)
     else:
         kind = "an abstract composition"
         field = noise + 0.5 * _smooth_noise(rng, h, w, rng.uniform(6, 10))
@@ -189,9 +209,9 @@ class Canvas:
     """
 
     layers: np.ndarray
-    reference: np.ndarray   # H×W×3: the colour each stroke samples
+    reference: np.ndarray  # H×W×3: the colour each stroke samples
     palette: np.ndarray
-    usage: np.ndarray       # pixels of the reference per palette colour (for the caption)
+    usage: np.ndarray  # pixels of the reference per palette colour (for the caption)
     kind: str
     pad: int
     h: int
@@ -233,14 +253,14 @@ class Canvas:
     def finish(self, rng: np.random.Generator) -> np.ndarray:
         """Light the height field (impasto), add canvas/paper grain, crop, quantise."""
         p = self.pad
-        rgb, height = self.rgb[p:p + self.h, p:p + self.w], self.height[p:p + self.h, p:p + self.w]
-        yy, xx = np.mgrid[0:self.h, 0:self.w].astype(np.float32)
+        rgb, height = self.rgb[p : p + self.h, p : p + self.w], self.height[p : p + self.h, p : p + self.w]
+        yy, xx = np.mgrid[0 : self.h, 0 : self.w].astype(np.float32)
         period = max(2.5, self.scale / 110)  # canvas weave, or paper tooth for watercolour
         grain = np.sin(2 * math.pi * xx / period) * np.sin(2 * math.pi * yy / period)
         grain = grain * (0.3 if self.paper else 0.5) + 0.25 * rng.standard_normal((self.h, self.w)).astype(np.float32)
         surface = height + 0.04 * grain
         gy, gx = np.gradient(surface * (self.scale / 256))  # slopes per 1/256 of the picture: size-independent
-        light = -(gx * 0.7 + gy * 0.7)                      # lit from the upper left
+        light = -(gx * 0.7 + gy * 0.7)  # lit from the upper left
         shade = 1 + 1.6 * np.tanh(light)[..., None]
         gloss = 0.35 * np.clip(light - 0.15, 0, None)[..., None] ** 1.5  # wet-paint highlights on ridges
         out = np.clip(rgb * shade + gloss, 0, 1)
@@ -265,10 +285,10 @@ class Strokes:
     angle: np.ndarray
     length: np.ndarray
     width: np.ndarray
-    colour: np.ndarray          # K×3
+    colour: np.ndarray  # K×3
     opacity: np.ndarray
     curvature: np.ndarray
-    thickness: np.ndarray       # paint body (impasto height)
+    thickness: np.ndarray  # paint body (impasto height)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -278,14 +298,14 @@ class Strokes:
 class Brush:
     """How a brush deposits paint; one per layer."""
 
-    bristles: float = 0.5       # depth of the streaks along the stroke (0 = smooth)
-    dry: float = 0.4            # how much the end of a stroke breaks into streaks (paint running out)
-    taper: float = 2.0          # end shape: 2 = round, large = flat (knife)
-    softness: float = 0.8       # edge width in pixels (antialiasing; wet edges are softer)
-    ridge: float = 0.3          # paint pushed to the stroke's sides (impasto ridge)
+    bristles: float = 0.5  # depth of the streaks along the stroke (0 = smooth)
+    dry: float = 0.4  # how much the end of a stroke breaks into streaks (paint running out)
+    taper: float = 2.0  # end shape: 2 = round, large = flat (knife)
+    softness: float = 0.8  # edge width in pixels (antialiasing; wet edges are softer)
+    ridge: float = 0.3  # paint pushed to the stroke's sides (impasto ridge)
     n_bristles: int = 12
-    rim: float = 0.0            # watercolour: pigment gathers at the drying edge (Curtis et al. 1997)
-    grain: float = 0.0          # watercolour: granulation, pigment settling unevenly in the paper
+    rim: float = 0.0  # watercolour: pigment gathers at the drying edge (Curtis et al. 1997)
+    grain: float = 0.0  # watercolour: granulation, pigment settling unevenly in the paper
 
 
 def _groups(s: Strokes, brush: Brush) -> list[np.ndarray]:
@@ -334,12 +354,12 @@ def _stroke_patches(s: Strokes, idx: np.ndarray, brush: Brush, rng: np.random.Ge
     u = dx * cos + dy * sin
     v = dy * cos - dx * sin
     v -= (0.5 * col(s.curvature)) * u * u
-    a = u * (1 / half_len)                                          # -1 (start) .. 1 (end)
+    a = u * (1 / half_len)  # -1 (start) .. 1 (end)
     profile = np.minimum(a * a, 1)
     if brush.taper != 2:
         profile **= brush.taper / 2
     np.subtract(1, profile, out=profile)
-    hw = np.sqrt(profile, out=profile) * half_w                     # tapered half-width
+    hw = np.sqrt(profile, out=profile) * half_w  # tapered half-width
     abs_v = np.abs(v, out=v)
     inside = np.minimum(hw - abs_v, half_len - np.abs(u, out=u))
     cover = _unit(inside * (1 / brush.softness) + 0.5)
@@ -352,21 +372,21 @@ def _stroke_patches(s: Strokes, idx: np.ndarray, brush: Brush, rng: np.random.Ge
     bristle = levels.take(b_idx)
     tail = np.maximum(a, 0, out=a)
     tail *= tail
-    dry = _unit((bristle - brush.dry * tail) * 4)                  # the end of the stroke breaks up
+    dry = _unit((bristle - brush.dry * tail) * 4)  # the end of the stroke breaks up
     alpha = cover * dry
     alpha *= (1 - 0.5 * brush.bristles) + (0.5 * brush.bristles) * bristle
     alpha *= col(s.opacity)
-    if brush.rim:   # a band about a quarter of the half-width wide along the edge, darker
+    if brush.rim:  # a band about a quarter of the half-width wide along the edge, darker
         band = _unit(1 - inside / (0.25 * half_w + 1))
         alpha *= 1 + brush.rim * band
     if brush.grain:
         alpha *= (1 - brush.grain) + (2 * brush.grain) * rng.random(alpha.shape, np.float32)
-    tone = (1 - 0.09 * brush.bristles) + (0.18 * brush.bristles) * bristle   # streaky lightness
-    if not relief:   # transparent washes leave no relief
+    tone = (1 - 0.09 * brush.bristles) + (0.18 * brush.bristles) * bristle  # streaky lightness
+    if not relief:  # transparent washes leave no relief
         return x0, y0, alpha, tone, None
-    across = abs_v * (1 / half_w)                                    # 0 on the axis, 1 at the edge
+    across = abs_v * (1 / half_w)  # 0 on the axis, 1 at the edge
     across *= across
-    height = (1 - brush.ridge) + brush.ridge * across                # paint pushed to the sides
+    height = (1 - brush.ridge) + brush.ridge * across  # paint pushed to the sides
     height *= cover
     height *= col(s.thickness) * 0.7 + (col(s.thickness) * 0.3) * bristle
     return x0, y0, alpha, tone, height
@@ -378,8 +398,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return np.minimum(x, 1, out=x)
 
 
-def draw_strokes(canvas: Canvas, s: Strokes, brush: Brush, rng: np.random.Generator,
-                 mode: str = "over") -> None:
+def draw_strokes(canvas: Canvas, s: Strokes, brush: Brush, rng: np.random.Generator, mode: str = "over") -> None:
     """Rasterise ``s`` in order onto ``canvas``.
 
     ``mode="over"``: oil/gouache, each stroke covers what is under it (alpha compositing) and
@@ -396,12 +415,12 @@ def draw_strokes(canvas: Canvas, s: Strokes, brush: Brush, rng: np.random.Genera
         k, ph, pw = alpha.shape
         colour = s.colour[idx]
         at = alpha * tone
-        if mode == "multiply":   # transparent pigment filters what is below; the height is untouched
+        if mode == "multiply":  # transparent pigment filters what is below; the height is untouched
             keep, add = np.ones((k, 4, ph, pw), np.float32), None
             for c in range(3):
                 np.multiply(at, (colour[:, c] - 1)[:, None, None], out=keep[:, c])
                 keep[:, c] += 1
-        else:                    # opaque paint replaces colour and relief in proportion to alpha
+        else:  # opaque paint replaces colour and relief in proportion to alpha
             keep = (1 - alpha)[:, None]
             add = np.empty((k, 4, ph, pw), np.float32)
             for c in range(3):
@@ -416,7 +435,7 @@ def draw_strokes(canvas: Canvas, s: Strokes, brush: Brush, rng: np.random.Genera
         x, y = xs[j], ys[j]
         if x < 0 or y < 0 or x + pw > wmax or y + ph > hmax:
             continue  # outside the padded canvas: invisible anyway
-        region = layers[:, y:y + ph, x:x + pw]
+        region = layers[:, y : y + ph, x : x + pw]
         region *= keep[j]
         if add is not None:
             region += add[j]
@@ -446,9 +465,18 @@ def _jitter_colour(rng: np.random.Generator, colour: np.ndarray, amount: float) 
     return np.clip(colour * value + tint, 0, 1).astype(np.float32)
 
 
-def _layer(canvas: Canvas, rng, coverage: float, width: float, aspect: tuple[float, float],
-           angle_fn: Callable, curvature_fn: Callable | None, opacity: tuple[float, float],
-           thickness: float, colour_jitter: float) -> Strokes:
+def _layer(
+    canvas: Canvas,
+    rng,
+    coverage: float,
+    width: float,
+    aspect: tuple[float, float],
+    angle_fn: Callable,
+    curvature_fn: Callable | None,
+    opacity: tuple[float, float],
+    thickness: float,
+    colour_jitter: float,
+) -> Strokes:
     """One layer of strokes on a jittered grid; ``width`` is a fraction of the picture's long side.
 
     ``coverage`` is the mean number of strokes over a point: about 1 leaves gaps where the
@@ -462,9 +490,17 @@ def _layer(canvas: Canvas, rng, coverage: float, width: float, aspect: tuple[flo
     angles = angle_fn(x, y).astype(np.float32)
     curv = curvature_fn(x, y, angles, lengths).astype(np.float32) if curvature_fn else np.zeros(k, np.float32)
     colour = _jitter_colour(rng, canvas.sample(x, y), colour_jitter)
-    return Strokes(x, y, angles, lengths, np.maximum(widths, 0.8), colour,
-                   rng.uniform(*opacity, k).astype(np.float32), curv,
-                   (thickness * rng.uniform(0.7, 1.3, k)).astype(np.float32))
+    return Strokes(
+        x,
+        y,
+        angles,
+        lengths,
+        np.maximum(widths, 0.8),
+        colour,
+        rng.uniform(*opacity, k).astype(np.float32),
+        curv,
+        (thickness * rng.uniform(0.7, 1.3, k)).astype(np.float32),
+    )
 
 
 # --------------------------------------------------------------------------- the five families
@@ -484,7 +520,7 @@ def _vortex_field(rng: np.random.Generator, canvas: Canvas) -> Callable:
         for (cx, cy), r, spin in zip(centres, radii, spins):
             ddx, ddy = x - cx, y - cy
             d = np.sqrt(ddx * ddx + ddy * ddy) + 1e-3
-            g = spin * np.exp(-(d / r) ** 2) * np.minimum(d / (0.3 * r), 1)
+            g = spin * np.exp(-((d / r) ** 2)) * np.minimum(d / (0.3 * r), 1)
             vx, vy = vx - g * ddy / d, vy + g * ddx / d
         return np.arctan2(vy, vx)
 
@@ -508,8 +544,11 @@ def _paint_swirls(canvas: Canvas, rng: np.random.Generator) -> None:
     flow = _vortex_field(rng, canvas)
     curve = _field_curvature(flow)
     brush = Brush(bristles=0.7, dry=0.5, taper=2.0, ridge=0.45)
-    for coverage, width, opacity, thick in ((1.1, 0.06, (0.9, 1.0), 0.6), (1.0, 0.032, (0.8, 1.0), 1.0),
-                                            (1.0, 0.02, (0.75, 1.0), 1.2)):
+    for coverage, width, opacity, thick in (
+        (1.1, 0.06, (0.9, 1.0), 0.6),
+        (1.0, 0.032, (0.8, 1.0), 1.0),
+        (1.0, 0.02, (0.75, 1.0), 1.2),
+    ):
         strokes = _layer(canvas, rng, coverage, width, (2.5, 4.5), flow, curve, opacity, thick, 0.08)
         draw_strokes(canvas, strokes, brush, rng)
 
@@ -526,8 +565,18 @@ def _paint_impressionist(canvas: Canvas, rng: np.random.Generator) -> None:
     under = Brush(bristles=0.4, dry=0.3, taper=2.0, ridge=0.2, softness=1.2)
     draw_strokes(canvas, _layer(canvas, rng, 1.5, 0.08, (1.5, 2.5), hatch, None, (0.6, 0.9), 0.3, 0.05), under, rng)
     top = Brush(bristles=0.55, dry=0.45, taper=2.0, ridge=0.35)
-    strokes = _layer(canvas, rng, 1.2, 0.022, (2.0, 3.2), hatch,
-                     lambda x, y, t, l: rng.normal(0, 0.4, len(x)) / l, (0.75, 1.0), 0.9, 0.12)
+    strokes = _layer(
+        canvas,
+        rng,
+        1.2,
+        0.022,
+        (2.0, 3.2),
+        hatch,
+        lambda x, y, t, length: rng.normal(0, 0.4, len(x)) / length,
+        (0.75, 1.0),
+        0.9,
+        0.12,
+    )
     broken = rng.random(len(strokes)) < 0.3  # broken colour: neighbours from the palette, side by side
     strokes.colour[broken] = canvas.palette[rng.integers(0, len(canvas.palette), broken.sum())]
     draw_strokes(canvas, strokes, top, rng)
@@ -535,11 +584,27 @@ def _paint_impressionist(canvas: Canvas, rng: np.random.Generator) -> None:
 
 def _paint_pointillist(canvas: Canvas, rng: np.random.Generator) -> None:
     under = Brush(bristles=0.3, dry=0.2, taper=2.0, ridge=0.1, softness=1.5)
-    draw_strokes(canvas, _layer(canvas, rng, 1.4, 0.09, (1.2, 2.0), lambda x, y: rng.uniform(0, math.pi, len(x)),
-                                None, (0.5, 0.8), 0.1, 0.05), under, rng)
+    draw_strokes(
+        canvas,
+        _layer(
+            canvas,
+            rng,
+            1.4,
+            0.09,
+            (1.2, 2.0),
+            lambda x, y: rng.uniform(0, math.pi, len(x)),
+            None,
+            (0.5, 0.8),
+            0.1,
+            0.05,
+        ),
+        under,
+        rng,
+    )
     dab = Brush(bristles=0.15, dry=0.0, taper=2.0, ridge=0.5, n_bristles=4)
-    dabs = _layer(canvas, rng, 1.0, 0.02, (1.0, 1.3), lambda x, y: rng.uniform(0, math.pi, len(x)),
-                  None, (0.85, 1.0), 0.8, 0.04)
+    dabs = _layer(
+        canvas, rng, 1.0, 0.02, (1.0, 1.3), lambda x, y: rng.uniform(0, math.pi, len(x)), None, (0.85, 1.0), 0.8, 0.04
+    )
     # Divisionism: some dabs in a purer, lighter or complementary tone, mixed by the eye.
     pure = rng.random(len(dabs)) < 0.35
     dabs.colour[pure] = canvas.palette[rng.integers(0, len(canvas.palette), pure.sum())]
@@ -554,8 +619,18 @@ def _paint_knife(canvas: Canvas, rng: np.random.Generator) -> None:
 
     knife = Brush(bristles=0.15, dry=0.25, taper=12.0, ridge=0.8, softness=0.6, n_bristles=24)
     for coverage, width, thick in ((1.5, 0.12, 1.0), (1.2, 0.07, 1.4)):
-        slabs = _layer(canvas, rng, coverage, width, (1.4, 2.6), direction,
-                       lambda x, y, t, l: rng.normal(0, 0.15, len(x)) / l, (0.9, 1.0), thick, 0.07)
+        slabs = _layer(
+            canvas,
+            rng,
+            coverage,
+            width,
+            (1.4, 2.6),
+            direction,
+            lambda x, y, t, length: rng.normal(0, 0.15, len(x)) / length,
+            (0.9, 1.0),
+            thick,
+            0.07,
+        )
         draw_strokes(canvas, slabs, knife, rng)
 
 
@@ -563,8 +638,18 @@ def _paint_watercolour(canvas: Canvas, rng: np.random.Generator) -> None:
     wash = Brush(bristles=0.05, dry=0.0, taper=2.0, ridge=0.0, softness=3.0, n_bristles=4, rim=1.2, grain=0.3)
     angle = rng.uniform(0, math.pi)
     for coverage, width, opacity in ((1.2, 0.2, (0.35, 0.55)), (0.8, 0.11, (0.3, 0.5)), (0.6, 0.05, (0.3, 0.5))):
-        s = _layer(canvas, rng, coverage, width, (1.0, 2.2), lambda x, y: angle + rng.normal(0, 0.5, len(x)),
-                   lambda x, y, t, l: rng.normal(0, 0.6, len(x)) / l, opacity, 0.0, 0.06)
+        s = _layer(
+            canvas,
+            rng,
+            coverage,
+            width,
+            (1.0, 2.2),
+            lambda x, y: angle + rng.normal(0, 0.5, len(x)),
+            lambda x, y, t, length: rng.normal(0, 0.6, len(x)) / length,
+            opacity,
+            0.0,
+            0.06,
+        )
         # Pigment is transparent: multiply by a lightened colour, so layers deepen where they overlap.
         s.colour = 1 - (1 - s.colour) * 0.7
         draw_strokes(canvas, s, wash, rng, mode="multiply")

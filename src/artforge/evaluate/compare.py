@@ -61,14 +61,21 @@ def small_sample_warnings(n_generated: int, n_real: int, dim: int) -> list[str]:
     n = min(n_generated, n_real)
     if selection_metric(n, dim) == "fid":
         return []
-    return [f"FID from N = {n} pictures (not more than the {dim} feature dimensions): the covariance is "
-            "rank-deficient and FID is biased upward at this N; compare FIDs only at equal N, and prefer KID to "
-            "compare models"]
+    return [
+        f"FID from N = {n} pictures (not more than the {dim} feature dimensions): the covariance is "
+        "rank-deficient and FID is biased upward at this N; compare FIDs only at equal N, and prefer KID to "
+        "compare models"
+    ]
 
 
-def measure_against_real(generated: torch.Tensor, real: torch.Tensor, metrics=METRIC_NAMES,
-                         backbone: str = DEFAULT_BACKBONE, kid_subset: int = 1000,
-                         out_dir: Path | None = None) -> dict:
+def measure_against_real(
+    generated: torch.Tensor,
+    real: torch.Tensor,
+    metrics=METRIC_NAMES,
+    backbone: str = DEFAULT_BACKBONE,
+    kid_subset: int = 1000,
+    out_dir: Path | None = None,
+) -> dict:
     """Every asked-for metric of ``generated`` against ``real`` (N×3×H×W, uint8 or [-1, 1], any device).
 
     Returns the figures (``fid``, ``kid``/``kid_std``, ``precision``/``recall``, ``memorization``),
@@ -83,8 +90,13 @@ def measure_against_real(generated: torch.Tensor, real: torch.Tensor, metrics=ME
     fg = extract_features(generated, backbone, DEFAULT_LAYER, DEFAULT_SIZE, cache=False, device=device)
     fr = extract_features(real, backbone, DEFAULT_LAYER, DEFAULT_SIZE, device=device)
     dim = fg.size(1)
-    out: dict = {"n_generated": generated.size(0), "n_real": real.size(0), "backbone": backbone,
-                 "features": feature_space(backbone, DEFAULT_LAYER, dim, DEFAULT_SIZE), "warnings": []}
+    out: dict = {
+        "n_generated": generated.size(0),
+        "n_real": real.size(0),
+        "backbone": backbone,
+        "features": feature_space(backbone, DEFAULT_LAYER, dim, DEFAULT_SIZE),
+        "warnings": [],
+    }
     if "fid" in metrics:
         out["fid"] = fid(fr, fg)
         out["warnings"] += small_sample_warnings(generated.size(0), real.size(0), dim)
@@ -103,8 +115,10 @@ def format_result(result: dict) -> list[str]:
     rows = [(k, result[k]) for k in ("fid", "kid", "kid_std", "precision", "recall") if k in result]
     if "memorization" in result:
         rows.append(("memorization (flagged)", result["memorization"]["fraction_flagged"]))
-    lines = [f"{result['n_generated']} generated vs {result['n_real']} real, "
-             f"features: {describe_features(result['features'])}"]
+    lines = [
+        f"{result['n_generated']} generated vs {result['n_real']} real, "
+        f"features: {describe_features(result['features'])}"
+    ]
     lines += [f"  {name:24s} {value:.6g}" for name, value in rows]
     if "memorization" in result and result["memorization"].get("pairs_png"):
         lines.append(f"  closest pairs: {result['memorization']['pairs_png']}")
@@ -113,12 +127,23 @@ def format_result(result: dict) -> list[str]:
 
 def _pixel_vectors(images: torch.Tensor, size: int, batch_size: int = 256) -> torch.Tensor:
     """N × (C·size²) area-downsampled pictures in [-1, 1] on the CPU, converted a batch at a time."""
-    return torch.cat([F.interpolate(to_unit(chunk), size=(size, size), mode="area").flatten(1).cpu()
-                      for chunk in images.split(batch_size)])
+    return torch.cat(
+        [
+            F.interpolate(to_unit(chunk), size=(size, size), mode="area").flatten(1).cpu()
+            for chunk in images.split(batch_size)
+        ]
+    )
 
 
-def memorization(generated: torch.Tensor, training: torch.Tensor, feats_gen: torch.Tensor, feats_train: torch.Tensor,
-                 threshold: float = 0.3, pixel_size: int = 32, pairs_png: Path | None = None) -> dict:
+def memorization(
+    generated: torch.Tensor,
+    training: torch.Tensor,
+    feats_gen: torch.Tensor,
+    feats_train: torch.Tensor,
+    threshold: float = 0.3,
+    pixel_size: int = 32,
+    pairs_png: Path | None = None,
+) -> dict:
     """Flag generated pictures that sit much closer to a training picture than training pictures sit to each other.
 
     For each generated picture the distance to its nearest training picture is divided by the
@@ -128,8 +153,10 @@ def memorization(generated: torch.Tensor, training: torch.Tensor, feats_gen: tor
     """
     result = {}
     flags = torch.zeros(generated.size(0), dtype=torch.bool)
-    spaces = (("feature", feats_gen.cpu(), feats_train.cpu()),
-              ("pixel", _pixel_vectors(generated, pixel_size), _pixel_vectors(training, pixel_size)))
+    spaces = (
+        ("feature", feats_gen.cpu(), feats_train.cpu()),
+        ("pixel", _pixel_vectors(generated, pixel_size), _pixel_vectors(training, pixel_size)),
+    )
     for space, g, t in spaces:
         scale = nearest(t, t, exclude_self=True)[0].median().clamp_min(1e-12)
         dist, idx = nearest(g, t)
@@ -149,7 +176,11 @@ def memorization(generated: torch.Tensor, training: torch.Tensor, feats_gen: tor
 def _save_closest_pairs(generated: torch.Tensor, training: torch.Tensor, result: dict, path: Path, n: int = 8) -> None:
     order = torch.tensor(result["feature_ratio"]).argsort()[:n].tolist()
     # converted one picture at a time: the two sets may differ in dtype (uint8 / float) and device
-    pairs = [torch.stack([to_unit(generated[i].cpu()), to_unit(training[result["feature_nearest"][i]].cpu())])
-             for i in order]
-    save_png(make_grid(torch.cat(pairs), ncol=2), path,
-             {"what": "closest generated (left) / training (right) pairs in feature space"})
+    pairs = [
+        torch.stack([to_unit(generated[i].cpu()), to_unit(training[result["feature_nearest"][i]].cpu())]) for i in order
+    ]
+    save_png(
+        make_grid(torch.cat(pairs), ncol=2),
+        path,
+        {"what": "closest generated (left) / training (right) pairs in feature space"},
+    )

@@ -59,8 +59,7 @@ def picture_inputs(images: torch.Tensor, cfg: CriticConfig) -> torch.Tensor:
     if not cfg.use_measures:
         return feats
     measures = compute_measures(images)
-    cols = [measures[m].double().clamp_min(0).log1p() if m in _LOG_MEASURES else measures[m].double()
-            for m in MEASURES]
+    cols = [measures[m].double().clamp_min(0).log1p() if m in _LOG_MEASURES else measures[m].double() for m in MEASURES]
     return torch.cat([feats, torch.stack(cols, 1)], 1)
 
 
@@ -100,8 +99,12 @@ class Critic:
         k = max(1, min(cfg.components, x.size(0) - 1, n_feat))
         # right singular vectors of the standardised backbone part = principal axes
         _, s, vh = torch.linalg.svd(xs[:, :n_feat], full_matrices=False)
-        tensors = {"mean": mean, "std": std, "pca": vh[:k].T.contiguous(), "pca_scale": (s[:k] / math.sqrt(
-            max(1, x.size(0) - 1))).clamp_min(1e-6)}
+        tensors = {
+            "mean": mean,
+            "std": std,
+            "pca": vh[:k].T.contiguous(),
+            "pca_scale": (s[:k] / math.sqrt(max(1, x.size(0) - 1))).clamp_min(1e-6),
+        }
         critic = cls.__new__(cls)
         critic.cfg, critic.t = cfg, tensors
         z = critic._design(x)
@@ -155,8 +158,9 @@ class Critic:
         directory = Path(directory)
         config = json.dumps(asdict(self.cfg), indent=1)
         tensors = {k: v.contiguous() for k, v in self.t.items()}
-        atomic_write(directory / "critic.safetensors",
-                     lambda tmp: save_file(tensors, str(tmp), metadata={"config": config}))
+        atomic_write(
+            directory / "critic.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata={"config": config})
+        )
         atomic_write_bytes(directory / "config.json", config.encode())
         return directory
 
@@ -164,8 +168,10 @@ class Critic:
     def load(cls, directory: str | Path) -> "Critic":
         path = Path(directory) / "critic.safetensors"
         if not path.is_file():
-            raise ArtforgeError(f"{directory} is not a critic folder (no critic.safetensors); "
-                                "make one with: artforge critic train DIR_OR_CSV --out CRITIC_DIR")
+            raise ArtforgeError(
+                f"{directory} is not a critic folder (no critic.safetensors); "
+                "make one with: artforge critic train DIR_OR_CSV --out CRITIC_DIR"
+            )
         try:
             with safe_open(str(path), "pt") as f:
                 cfg = CriticConfig(**json.loads(f.metadata()["config"]))
@@ -215,8 +221,9 @@ def fold_ids(n: int, folds: int, groups: list | None = None, seed: int = 0) -> t
     return torch.tensor([fold_of[k] for k in keys])
 
 
-def cross_validate(x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig, folds: int = 5,
-                   groups: list | None = None) -> dict:
+def cross_validate(
+    x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig, folds: int = 5, groups: list | None = None
+) -> dict:
     """k-fold held-out predictions -> Spearman ρ, tier accuracy and RMSE."""
     ids = fold_ids(x.size(0), folds, groups)
     predicted = torch.zeros(x.size(0))
@@ -226,13 +233,24 @@ def cross_validate(x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig, fol
             continue
         fitted = Critic.fit_inputs(x[~held], scores[~held], CriticConfig(**{**asdict(cfg), "cv": {}}))
         predicted[held] = fitted.score_inputs(x[held])
-    return {"folds": folds, "spearman": spearman(predicted, scores), "tier_accuracy": tier_accuracy(predicted, scores),
-            "rmse": float((predicted.double() - scores.double()).square().mean().sqrt())}
+    return {
+        "folds": folds,
+        "spearman": spearman(predicted, scores),
+        "tier_accuracy": tier_accuracy(predicted, scores),
+        "rmse": float((predicted.double() - scores.double()).square().mean().sqrt()),
+    }
 
 
-def train_critic(images: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig | None = None, folds: int = 5,
-                 groups: list | None = None, ridges=(1.0, 10.0, 100.0, 1000.0), components=(8, 32, 128),
-                 log=print) -> Critic:
+def train_critic(
+    images: torch.Tensor,
+    scores: torch.Tensor,
+    cfg: CriticConfig | None = None,
+    folds: int = 5,
+    groups: list | None = None,
+    ridges=(1.0, 10.0, 100.0, 1000.0),
+    components=(8, 32, 128),
+    log=print,
+) -> Critic:
     """Choose PCA components and λ by k-fold CV Spearman, record the CV figures, fit on everything.
 
     Few ratings need few components (a critic from 50 pictures overfits 128 of them); the
@@ -242,23 +260,34 @@ def train_critic(images: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig |
     return train_critic_on_inputs(picture_inputs(images, cfg), scores, cfg, folds, groups, ridges, components, log)
 
 
-def train_critic_on_inputs(x: torch.Tensor, scores: torch.Tensor, cfg: CriticConfig, folds: int = 5,
-                           groups: list | None = None, ridges=(1.0, 10.0, 100.0, 1000.0), components=(8, 32, 128),
-                           log=print) -> Critic:
+def train_critic_on_inputs(
+    x: torch.Tensor,
+    scores: torch.Tensor,
+    cfg: CriticConfig,
+    folds: int = 5,
+    groups: list | None = None,
+    ridges=(1.0, 10.0, 100.0, 1000.0),
+    components=(8, 32, 128),
+    log=print,
+) -> Critic:
     """:func:`train_critic` on inputs already computed by :func:`picture_inputs`."""
     if x.size(0) < 2 * folds:
-        raise ArtforgeError(f"a critic needs at least {2 * folds} rated pictures for {folds}-fold validation; "
-                            f"got {x.size(0)}")
+        raise ArtforgeError(
+            f"a critic needs at least {2 * folds} rated pictures for {folds}-fold validation; got {x.size(0)}"
+        )
     if float(scores.max() - scores.min()) == 0:
         raise ArtforgeError("every picture has the same rating; the critic needs examples of different quality")
     usable = sorted({min(k, max(2, x.size(0) // 2)) for k in components})
     best = None
     for k in usable:
         for lam in ridges:
-            result = cross_validate(x, scores, CriticConfig(**{**asdict(cfg), "ridge": lam, "components": k}),
-                                    folds, groups)
-            log(f"{k} components, ridge λ={lam:g}: {folds}-fold Spearman {result['spearman']:.3f}, "
-                f"tier accuracy {result['tier_accuracy']:.3f}, RMSE {result['rmse']:.2f}")
+            result = cross_validate(
+                x, scores, CriticConfig(**{**asdict(cfg), "ridge": lam, "components": k}), folds, groups
+            )
+            log(
+                f"{k} components, ridge λ={lam:g}: {folds}-fold Spearman {result['spearman']:.3f}, "
+                f"tier accuracy {result['tier_accuracy']:.3f}, RMSE {result['rmse']:.2f}"
+            )
             if best is None or result["spearman"] > best[2]["spearman"]:
                 best = (k, lam, result)
     cfg.components, cfg.ridge, cfg.cv = best[0], best[1], {**best[2], "components": best[0], "ridge": best[1]}

@@ -38,8 +38,9 @@ def load_rated(source: str | Path, warn=print_to_stderr) -> tuple[torch.Tensor, 
 def _load_tier_folders(root: Path, warn) -> tuple[torch.Tensor, torch.Tensor, list[str], list]:
     present = [t for t in TIERS if (root / t).is_dir()]
     if len(present) < 2:
-        raise ArtforgeError(f"{root} needs at least two of the subfolders high/ mid/ low/ (found: "
-                            f"{', '.join(present) or 'none'})")
+        raise ArtforgeError(
+            f"{root} needs at least two of the subfolders high/ mid/ low/ (found: {', '.join(present) or 'none'})"
+        )
     images, scores, paths = [], [], []
     for tier in present:
         found = load_folder(root / tier, LOAD_SIZE, progress=False, warn=warn)
@@ -119,8 +120,11 @@ def graded_set(originals: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, to
     images, scores, groups = [], [], []
     for i, picture in enumerate(originals.permute(0, 2, 3, 1).numpy()):
         mild, heavy = rng.choice(kinds), rng.choice(kinds)
-        for array, tier in ((picture, "high"), (degrade(picture, mild, MILD[mild], rng), "mid"),
-                            (degrade(picture, heavy, HEAVY[heavy], rng), "low")):
+        for array, tier in (
+            (picture, "high"),
+            (degrade(picture, mild, MILD[mild], rng), "mid"),
+            (degrade(picture, heavy, HEAVY[heavy], rng), "low"),
+        ):
             images.append(torch.from_numpy(np.array(array, dtype=np.uint8)).permute(2, 0, 1))
             scores.append(TIER_SCORES[tier])
             groups.append(i)

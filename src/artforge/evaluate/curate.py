@@ -31,8 +31,9 @@ DEFAULT_CRITIC = Path(__file__).resolve().parent.parent / "assets" / "default-cr
 
 
 def user_critic_dir() -> Path:
-    home = os.environ.get("ARTFORGE_HOME") or Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"),
-                                                   "artforge")
+    home = os.environ.get("ARTFORGE_HOME") or Path(
+        os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"), "artforge"
+    )
     return Path(home) / "critic"
 
 
@@ -57,9 +58,15 @@ def score_images(images: torch.Tensor, paths: list[str], critic: Critic) -> list
     x = picture_inputs(images, critic.cfg)
     scores = critic.score_inputs(x)
     measures = compute_measures(images)
-    rows = [{"path": p, "score": round(float(s), 3), "tier": tier_of(float(s)),
-             **{m: round(float(measures[m][i]), 4) for m in MEASURES}}
-            for i, (p, s) in enumerate(zip(paths, scores))]
+    rows = [
+        {
+            "path": p,
+            "score": round(float(s), 3),
+            "tier": tier_of(float(s)),
+            **{m: round(float(measures[m][i]), 4) for m in MEASURES},
+        }
+        for i, (p, s) in enumerate(zip(paths, scores))
+    ]
     return sorted(rows, key=lambda r: -r["score"])
 
 
@@ -81,17 +88,23 @@ def write_page(rows: list[dict], out_dir: str | Path, title: str, critic: Critic
         thumb = out / "thumbs" / f"{rank:05d}.jpg"
         _write_thumbnail(row["path"], thumb)
         facts = " · ".join(f"{m} {row[m]:.3g}" for m in MEASURES)
-        cards.append(f'<figure class="{row["tier"]}"><img src="thumbs/{thumb.name}" loading="lazy">'
-                     f'<figcaption><b>#{rank} · {row["score"]:.2f} · {row["tier"]}</b><br>'
-                     f'{html.escape(Path(row["path"]).name)}<br><small>{facts}</small></figcaption></figure>')
-    about = (f"critic: {critic.cfg.backbone} features + measures; trained on {critic.cfg.n_train} pictures"
-             f" ({html.escape(critic.cfg.trained_on or 'user data')}), {critic.cfg.n_ratings} ratings learned since")
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>artforge critic</title><style>"
-            "body{font-family:system-ui,sans-serif;margin:1.5em} figure{display:inline-block;width:200px;"
-            "margin:0 .6em 1em 0;vertical-align:top} img{width:200px;border-radius:4px} figcaption{font-size:13px}"
-            " small{color:#666} .high img{outline:4px solid #2a2} .mid img{outline:4px solid #cc2}"
-            " .low img{outline:4px solid #c33}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><p>{about}</p>" + "\n".join(cards) + "</body></html>\n")
+        cards.append(
+            f'<figure class="{row["tier"]}"><img src="thumbs/{thumb.name}" loading="lazy">'
+            f"<figcaption><b>#{rank} · {row['score']:.2f} · {row['tier']}</b><br>"
+            f"{html.escape(Path(row['path']).name)}<br><small>{facts}</small></figcaption></figure>"
+        )
+    about = (
+        f"critic: {critic.cfg.backbone} features + measures; trained on {critic.cfg.n_train} pictures"
+        f" ({html.escape(critic.cfg.trained_on or 'user data')}), {critic.cfg.n_ratings} ratings learned since"
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>artforge critic</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:1.5em} figure{display:inline-block;width:200px;"
+        "margin:0 .6em 1em 0;vertical-align:top} img{width:200px;border-radius:4px} figcaption{font-size:13px}"
+        " small{color:#666} .high img{outline:4px solid #2a2} .mid img{outline:4px solid #cc2}"
+        " .low img{outline:4px solid #c33}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{about}</p>" + "\n".join(cards) + "</body></html>\n"
+    )
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"
 
@@ -128,18 +141,25 @@ def rating_source(critic_path: str | Path | None = None) -> tuple[Path, Path]:
         return critic_dir(), user_critic_dir()
     target = Path(critic_path).expanduser()
     if target.resolve() == DEFAULT_CRITIC.resolve():
-        raise ArtforgeError("the shipped critic is never changed; pass --critic DIR (a new folder) to keep your "
-                            "ratings")
+        raise ArtforgeError(
+            "the shipped critic is never changed; pass --critic DIR (a new folder) to keep your ratings"
+        )
     if (target / "critic.safetensors").is_file():
         return target, target
     if not target.exists() or (target.is_dir() and not any(target.iterdir())):
         return DEFAULT_CRITIC, target
-    raise ArtforgeError(f"{target} holds no critic (no critic.safetensors) and is not an empty folder; pass a "
-                        "critic folder, or a new or empty folder to start one from the shipped critic")
+    raise ArtforgeError(
+        f"{target} holds no critic (no critic.safetensors) and is not an empty folder; pass a "
+        "critic folder, or a new or empty folder to start one from the shipped critic"
+    )
 
 
-def rate(paths: list[str], scores: list[float], critic_path: str | Path | None = None,
-         note: Callable[[str], None] = print_to_stderr) -> tuple[Critic, Path]:
+def rate(
+    paths: list[str],
+    scores: list[float],
+    critic_path: str | Path | None = None,
+    note: Callable[[str], None] = print_to_stderr,
+) -> tuple[Critic, Path]:
     """Teach the critic the user's ratings (0–10) and save it; returns the critic and where it was saved.
 
     Which critic learns and where it goes: see :func:`rating_source`.  ``note`` hears when a new

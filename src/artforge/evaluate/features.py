@@ -61,9 +61,15 @@ def content_key(images: torch.Tensor, *context: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def extract_features(images: torch.Tensor, backbone: str = DEFAULT_BACKBONE, layer: str = DEFAULT_LAYER,
-                     size: int = DEFAULT_SIZE, cache: bool = True, batch_size: int = 32,
-                     device: str | torch.device | None = None) -> torch.Tensor:
+def extract_features(
+    images: torch.Tensor,
+    backbone: str = DEFAULT_BACKBONE,
+    layer: str = DEFAULT_LAYER,
+    size: int = DEFAULT_SIZE,
+    cache: bool = True,
+    batch_size: int = 32,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
     """N×D features of ``images`` (N×C×H×W, uint8 or float in [-1, 1]) resized to ``size`` with antialiasing.
 
     The backbone runs on ``device`` (default: where the images are, so samples on a GPU stay
@@ -84,8 +90,9 @@ def extract_features(images: torch.Tensor, backbone: str = DEFAULT_BACKBONE, lay
     return out
 
 
-def features_at_size(net, images: torch.Tensor, size: int, layers: tuple[str, ...],
-                     batch_size: int = 32) -> Iterator[dict[str, torch.Tensor]]:
+def features_at_size(
+    net, images: torch.Tensor, size: int, layers: tuple[str, ...], batch_size: int = 32
+) -> Iterator[dict[str, torch.Tensor]]:
     """Yield ``net``'s taps for each batch of ``images`` resized (antialiased) to ``size`` × ``size``.
 
     Each batch is moved to the backbone's device and converted there: a float copy of the whole

@@ -121,7 +121,7 @@ def saliency(x: torch.Tensor, size: int = 64) -> torch.Tensor:
 def _gaussian_kernel(sigma: float) -> torch.Tensor:
     radius = max(1, int(3 * sigma))
     t = torch.arange(-radius, radius + 1, dtype=torch.float)
-    g = torch.exp(-t**2 / (2 * sigma**2))
+    g = torch.exp(-(t**2) / (2 * sigma**2))
     g = g / g.sum()
     return (g[:, None] * g[None, :]).view(1, 1, 2 * radius + 1, 2 * radius + 1)
 
@@ -137,8 +137,16 @@ def thirds(x: torch.Tensor, size: int = 64) -> torch.Tensor:
     return share / window.mean()
 
 
-_FUNCTIONS = {"colorfulness": colorfulness, "contrast": contrast, "sharpness": sharpness, "noise": noise, "entropy": entropy,
-              "saturation": saturation, "symmetry": symmetry, "thirds": thirds}
+_FUNCTIONS = {
+    "colorfulness": colorfulness,
+    "contrast": contrast,
+    "sharpness": sharpness,
+    "noise": noise,
+    "entropy": entropy,
+    "saturation": saturation,
+    "symmetry": symmetry,
+    "thirds": thirds,
+}
 
 
 def compute_measures(images: torch.Tensor, batch_size: int = 32) -> dict[str, torch.Tensor]:

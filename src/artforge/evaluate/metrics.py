@@ -46,8 +46,9 @@ def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
     return float((mu1 - mu2).square().sum() + s1.trace() + s2.trace() - 2 * tr_covmean)
 
 
-def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets: int = 100,
-        seed: int = 0) -> tuple[float, float]:
+def kid(
+    real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets: int = 100, seed: int = 0
+) -> tuple[float, float]:
     """Mean and standard deviation of the unbiased MMD² over ``subsets`` random subsets.
 
     Each subset holds ``subset_size`` pictures per side, at most half the smaller set, so that

@@ -83,20 +83,33 @@ def _memorization_section(run: Path, out: Path, fake: torch.Tensor, max_real: in
     if not cfg.get("source"):
         return []
     try:
-        real = open_source(cfg["source"], fake.size(-1), n_builtin=cfg.get("n_builtin", 2000),
-                           seed=cfg.get("seed", 0), progress=False, warn=lambda _: None).images
+        real = open_source(
+            cfg["source"],
+            fake.size(-1),
+            n_builtin=cfg.get("n_builtin", 2000),
+            seed=cfg.get("seed", 0),
+            progress=False,
+            warn=lambda _: None,
+        ).images
     except ArtforgeError as e:
         return [f"<h2>Memorisation</h2><p>training pictures unavailable: {html.escape(str(e))}</p>"]
     if len(real) > max_real:  # bound the time; a random subset still finds verbatim copies of itself only
         real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:max_real]]
-    result = memorization(fake, real, extract_features(fake, cache=False), extract_features(real),
-                          pairs_png=out / "memorization-pairs.png")
+    result = memorization(
+        fake,
+        real,
+        extract_features(fake, cache=False),
+        extract_features(real),
+        pairs_png=out / "memorization-pairs.png",
+    )
     flagged = result["fraction_flagged"]
-    return [f"<h2>Memorisation</h2><p>{len(fake)} samples vs {len(real)} training pictures: "
-            f"<b>{flagged:.1%}</b> flagged as likely copies (nearest training picture closer than "
-            f"{result['threshold']} × the training set's own nearest-neighbour distance, in feature or pixel "
-            "space). The closest pairs, sample left, training picture right:</p>"
-            '<img src="memorization-pairs.png" width="256">']
+    return [
+        f"<h2>Memorisation</h2><p>{len(fake)} samples vs {len(real)} training pictures: "
+        f"<b>{flagged:.1%}</b> flagged as likely copies (nearest training picture closer than "
+        f"{result['threshold']} × the training set's own nearest-neighbour distance, in feature or pixel "
+        "space). The closest pairs, sample left, training picture right:</p>"
+        '<img src="memorization-pairs.png" width="256">'
+    ]
 
 
 def _critic_section(out: Path, fake: torch.Tensor) -> list[str]:
@@ -120,12 +133,16 @@ def _critic_section(out: Path, fake: torch.Tensor) -> list[str]:
     _save_figure(fig, out / "critic-scores.png")
     plt.close(fig)
     counts = ", ".join(f"{tiers.count(t)} {t}" for t in reversed(TIERS))
-    return [f"<h2>Critic</h2><p>mean score {float(scores.mean()):.2f}; {counts} "
-            f"(critic: {html.escape(str(critic_dir()))})</p>", '<img src="critic-scores.png">']
+    return [
+        f"<h2>Critic</h2><p>mean score {float(scores.mean()):.2f}; {counts} "
+        f"(critic: {html.escape(str(critic_dir()))})</p>",
+        '<img src="critic-scores.png">',
+    ]
 
 
-def write_report(run_dir: str | Path, samples: int = 64, critic: bool = True, memorization: bool = True,
-                 max_real: int = 2000) -> Path:
+def write_report(
+    run_dir: str | Path, samples: int = 64, critic: bool = True, memorization: bool = True, max_real: int = 2000
+) -> Path:
     """Write ``RUN_DIR/report/index.html`` and return its path.
 
     ``samples`` pictures from the exported model feed the memorisation check (against at most
@@ -139,9 +156,15 @@ def write_report(run_dir: str | Path, samples: int = 64, critic: bool = True, me
     rows = _rows(run)
     loss_keys = sorted({k for r in rows for k in r if k.endswith("/loss")})
     metric_keys = sorted({k for r in rows for k in r if k.startswith("eval/") and not k.endswith("_std")})
-    plots = [p for p in (_plot(rows, loss_keys, "losses", out / "losses.png"),
-                         _plot(rows, metric_keys, "evaluation", out / "metrics.png"),
-                         _plot(rows, ["images_per_s"], "speed (images/s)", out / "speed.png")) if p]
+    plots = [
+        p
+        for p in (
+            _plot(rows, loss_keys, "losses", out / "losses.png"),
+            _plot(rows, metric_keys, "evaluation", out / "metrics.png"),
+            _plot(rows, ["images_per_s"], "speed (images/s)", out / "speed.png"),
+        )
+        if p
+    ]
     grids = sorted((run / "samples").glob("step-*.png"))
     fake = _samples(run, samples) if (critic or memorization) else None
     extra = []
@@ -157,13 +180,18 @@ def write_report(run_dir: str | Path, samples: int = 64, critic: bool = True, me
         body.append("<h2>Last row of stats.jsonl</h2><pre>" + html.escape(json.dumps(last, indent=1)) + "</pre>")
     if grids:
         body.append("<h2>Samples from fixed latents</h2>")
-        body += [f'<figure><img src="{rel(g)}" width="384"><figcaption>{html.escape(g.stem)}</figcaption></figure>'
-                 for g in grids[-6:]]
+        body += [
+            f'<figure><img src="{rel(g)}" width="384"><figcaption>{html.escape(g.stem)}</figcaption></figure>'
+            for g in grids[-6:]
+        ]
     body += extra
     body.append("<h2>Config</h2><pre>" + html.escape((run / "config.yaml").read_text()) + "</pre>")
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>artforge report</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-            "figure{display:inline-block;margin:0 1em 1em 0} pre{background:#f4f4f4;padding:.6em}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>artforge report</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "figure{display:inline-block;margin:0 1em 1em 0} pre{background:#f4f4f4;padding:.6em}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"

@@ -41,10 +41,17 @@ class AdaIN(Method):
     preview_columns = PREVIEW_PAIRS
     try_next = "artforge style PHOTO STYLE --fast --adain {run} -o out.png"
 
-    def __init__(self, nets: dict[str, nn.Module], encoder: str = DEFAULT_ENCODER, crop: int = 128,
-                 style_weight: float = 10.0, identity_weight: float = 5.0, encoder_net=None, **_):
-        super().__init__(nets, encoder=encoder, crop=crop, style_weight=style_weight,
-                         identity_weight=identity_weight)
+    def __init__(
+        self,
+        nets: dict[str, nn.Module],
+        encoder: str = DEFAULT_ENCODER,
+        crop: int = 128,
+        style_weight: float = 10.0,
+        identity_weight: float = 5.0,
+        encoder_net=None,
+        **_,
+    ):
+        super().__init__(nets, encoder=encoder, crop=crop, style_weight=style_weight, identity_weight=identity_weight)
         from artforge.style.adain import AdaINModel
 
         self.crop, self.style_weight, self.identity_weight = int(crop), style_weight, identity_weight
@@ -77,7 +84,7 @@ class AdaIN(Method):
         ys = self.noise.randint(0, h - crop + 1, n).tolist()
         xs = self.noise.randint(0, w - crop + 1, n).tolist()
         flips = (self.noise.rand(n) < 0.5).tolist()
-        crops = [img[:, y:y + crop, x:x + crop] for img, y, x in zip(images, ys, xs)]
+        crops = [img[:, y : y + crop, x : x + crop] for img, y, x in zip(images, ys, xs)]
         return torch.stack([c.flip(-1) if f else c for c, f in zip(crops, flips)])
 
     # -- sampling ---------------------------------------------------------------------------
@@ -108,8 +115,9 @@ class AdaIN(Method):
         return save_adain(model, directory, {**config, **(metadata or {})})
 
 
-def adain_loss(model, content: torch.Tensor, style: torch.Tensor, style_weight: float = 10.0,
-               identity_weight: float = 0.0) -> dict[str, torch.Tensor]:
+def adain_loss(
+    model, content: torch.Tensor, style: torch.Tensor, style_weight: float = 10.0, identity_weight: float = 0.0
+) -> dict[str, torch.Tensor]:
     """Eqs. 11–13: content loss to the AdaIN target ``t`` at the tap, plus λ × the mean/std style loss
     at every style tap.  The target is a constant: the loss trains the decoder only.
 
@@ -126,8 +134,10 @@ def adain_loss(model, content: torch.Tensor, style: torch.Tensor, style_weight: 
         fs = model.encode(style, taps)
         t = adain(fc, *channel_stats(fs[tap]))
     fg = model.encode(model.decode(t), taps, grad=True)
-    losses = {"content": F.mse_loss(fg[tap], t) / _energy(t),
-              "style": sum(_stats_loss(fg[name], fs[name]) for name in style_taps) / len(style_taps)}
+    losses = {
+        "content": F.mse_loss(fg[tap], t) / _energy(t),
+        "style": sum(_stats_loss(fg[name], fs[name]) for name in style_taps) / len(style_taps),
+    }
     losses["loss"] = losses["content"] + style_weight * losses["style"]
     if identity_weight:
         losses["identity"] = F.mse_loss(model.decode(fc), content.float())

@@ -25,19 +25,19 @@ from artforge.randomness import SampleNoise
 
 @dataclasses.dataclass
 class Phase:
-    name: str                                                   # optimizer and trainable nets of this phase
-    loss: Callable[[Any], dict[str, torch.Tensor]]              # real batch (a pair for 2 domains) -> {"loss": ...}
-    needs_data: bool = True                                     # False: the trainer may pass the previous batch
+    name: str  # optimizer and trainable nets of this phase
+    loss: Callable[[Any], dict[str, torch.Tensor]]  # real batch (a pair for 2 domains) -> {"loss": ...}
+    needs_data: bool = True  # False: the trainer may pass the previous batch
 
 
 class Method(abc.ABC):
     """Base class: subclasses set ``name`` and ``export_parts`` and implement the hooks."""
 
     name = "method"
-    export_parts: tuple[str, ...] = ()   # nets kept (as EMA) in the export used for sampling
-    domains: int = 1                     # 2: batches are (a, b) pairs from two unaligned picture sets
-    preview_columns: int = 8             # sample grids during training have this many columns
-    try_next = "artforge generate {run} -n 16"   # what to run on a finished run (printed by the trainer)
+    export_parts: tuple[str, ...] = ()  # nets kept (as EMA) in the export used for sampling
+    domains: int = 1  # 2: batches are (a, b) pairs from two unaligned picture sets
+    preview_columns: int = 8  # sample grids during training have this many columns
+    try_next = "artforge generate {run} -n 16"  # what to run on a finished run (printed by the trainer)
 
     def __init__(self, nets: dict[str, nn.Module], **hparams):
         self.nets = nets
@@ -81,7 +81,9 @@ class Method(abc.ABC):
     def sampler(self) -> nn.Module:
         return self.nets[self.export_parts[0]]
 
-    def latents(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+    def latents(
+        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
         """Latent codes for ``n`` images, on the sampler's device.
 
         Drawn one row at a time (truncation included) so that image ``i`` of a seed
@@ -89,8 +91,9 @@ class Method(abc.ABC):
         different (vectorised) path for larger tensors, so one big draw would not be.
         """
         device = next(self.sampler.parameters()).device
-        rows = [self.truncate(torch.randn(1, self.latent_dim, generator=generator), truncation, generator)
-                for _ in range(n)]
+        rows = [
+            self.truncate(torch.randn(1, self.latent_dim, generator=generator), truncation, generator) for _ in range(n)
+        ]
         return torch.cat(rows).to(device)
 
     def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
@@ -111,8 +114,9 @@ class Method(abc.ABC):
         return self.decode(inputs)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None,
-               batch: int = 64) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None, batch: int = 64
+    ) -> torch.Tensor:
         z = self.latents(n, generator, truncation)
         return torch.cat([self.decode(chunk) for chunk in z.split(batch)])
 

@@ -106,8 +106,9 @@ class CycleGAN(Method):
     preview_columns = 4
     try_next = "artforge translate {run} --direction a2b PICTURES -o OUT"
 
-    def __init__(self, nets: dict[str, nn.Module], cycle_weight: float = 10.0, identity: float = 0.5,
-                 pool_size: int = 50, **_):
+    def __init__(
+        self, nets: dict[str, nn.Module], cycle_weight: float = 10.0, identity: float = 0.5, pool_size: int = 50, **_
+    ):
         super().__init__(nets, cycle_weight=cycle_weight, identity=identity, pool_size=pool_size)
         if cycle_weight < 0 or identity < 0:
             raise ValueError(f"loss weights must be >= 0, got cycle_weight={cycle_weight}, identity={identity}")
@@ -120,8 +121,10 @@ class CycleGAN(Method):
     # -- training ---------------------------------------------------------------------------
     def phases(self) -> list[Phase]:
         # G first, then D on the fakes that very G step made, from the same batch (the authors' order).
-        return [Phase("generator", self.generator_loss),
-                Phase("discriminator", self.discriminator_loss, needs_data=False)]
+        return [
+            Phase("generator", self.generator_loss),
+            Phase("discriminator", self.discriminator_loss, needs_data=False),
+        ]
 
     def trainable(self) -> dict[str, list[nn.Module]]:
         # One optimizer for both generators and one for both discriminators, as in the authors' code.
@@ -193,8 +196,10 @@ class CycleGAN(Method):
 
     # -- no latent space ----------------------------------------------------------------------
     def _no_latents(self, *_, **__):
-        raise ArtforgeError("a cyclegan model translates pictures and has no latent space to sample; "
-                            "use: artforge translate MODEL --direction a2b PICTURES... -o OUT/")
+        raise ArtforgeError(
+            "a cyclegan model translates pictures and has no latent space to sample; "
+            "use: artforge translate MODEL --direction a2b PICTURES... -o OUT/"
+        )
 
     latents = sample = decode = _no_latents
 

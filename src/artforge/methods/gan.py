@@ -33,10 +33,26 @@ class GAN(Method):
     name = "gan"
     export_parts = ("generator",)
 
-    def __init__(self, nets: dict[str, nn.Module], loss: str = "nsgan", n_critic: int = 1, gp_weight: float = 10.0,
-                 drift: float = 1e-3, r1_gamma: float = 0.0, diffaugment: str = "", **_):
-        super().__init__(nets, loss=loss, n_critic=n_critic, gp_weight=gp_weight, drift=drift, r1_gamma=r1_gamma,
-                         diffaugment=diffaugment)
+    def __init__(
+        self,
+        nets: dict[str, nn.Module],
+        loss: str = "nsgan",
+        n_critic: int = 1,
+        gp_weight: float = 10.0,
+        drift: float = 1e-3,
+        r1_gamma: float = 0.0,
+        diffaugment: str = "",
+        **_,
+    ):
+        super().__init__(
+            nets,
+            loss=loss,
+            n_critic=n_critic,
+            gp_weight=gp_weight,
+            drift=drift,
+            r1_gamma=r1_gamma,
+            diffaugment=diffaugment,
+        )
         if loss not in LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; choose one of {', '.join(LOSSES)}")
         self.loss_name = loss
@@ -82,7 +98,7 @@ class GAN(Method):
         else:
             out["wasserstein"] = (d_real.mean() - d_fake.mean()).detach()
             out["gp"] = self._gradient_penalty(real.detach(), fake)
-            loss = d_fake.mean() - d_real.mean() + self.gp_weight * out["gp"] + self.drift * (d_real ** 2).mean()
+            loss = d_fake.mean() - d_real.mean() + self.gp_weight * out["gp"] + self.drift * (d_real**2).mean()
         if r1:
             out["r1"] = self._r1(real, d_real)
             loss = loss + self.r1_gamma / 2 * out["r1"]

@@ -39,12 +39,12 @@ class VAE(Method):
         mu, logvar = self.model.encode(x)
         mu, logvar = mu.float(), logvar.float()
         eps = self.noise.randn(mu.size(0), mu.size(1), device=mu.device)
-        z = mu + eps * torch.exp(0.5 * logvar)                        # reparameterisation trick
+        z = mu + eps * torch.exp(0.5 * logvar)  # reparameterisation trick
         x_mean = self.model.decode(z).float()
         log_sigma = self.model.log_sigma.float().view(1, -1, 1, 1)
-        nll = (0.5 * ((x.float() - x_mean) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi))
+        nll = 0.5 * ((x.float() - x_mean) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
         nll = nll.flatten(1).sum(1).mean()
-        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1).mean()   # KL(N(mu, σ²) ‖ N(0, I)), closed form
+        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()  # KL(N(mu, σ²) ‖ N(0, I)), closed form
         dims = x[0].numel()
         bpd = (nll + kl) / (dims * math.log(2)) + math.log2(127.5)
         return {"loss": nll + self.beta * kl, "nll": nll.detach(), "kl": kl.detach(), "bits_per_dim": bpd.detach()}

@@ -44,9 +44,9 @@ ENCODERS = {
 # and its encoder alone takes ~1 s at 512 px on 2 CPU threads (EfficientNet: ~60 ms).  vgg19 (ImageNet
 # weights, not shipped) is the paper's choice and is offered for users who have its weights.
 DEFAULT_ENCODER = "effnet-lite0"
-PAPER_WIDTH = 64                  # the paper's decoder widths are 4w, 2w, w = 256, 128, 64 at strides 8/4/2
-DEFAULT_WIDTH = 32                # half the paper's: a quarter of the FLOPs, measured enough for CPU training
-PAPER_CONVS = (1, 4, 2, 2)        # convolutions per resolution level, from stride 8 down to 1
+PAPER_WIDTH = 64  # the paper's decoder widths are 4w, 2w, w = 256, 128, 64 at strides 8/4/2
+DEFAULT_WIDTH = 32  # half the paper's: a quarter of the FLOPs, measured enough for CPU training
+PAPER_CONVS = (1, 4, 2, 2)  # convolutions per resolution level, from stride 8 down to 1
 
 
 def encoder_spec(name: str) -> EncoderSpec:
@@ -69,8 +69,9 @@ class AdaINDecoder(nn.Module):
     No normalisation layers: they would tie every output to one style (paper §6.1).
     """
 
-    def __init__(self, in_channels: int = 512, widths: Sequence[int] = (256, 128, 64),
-                 convs: Sequence[int] = PAPER_CONVS):
+    def __init__(
+        self, in_channels: int = 512, widths: Sequence[int] = (256, 128, 64), convs: Sequence[int] = PAPER_CONVS
+    ):
         super().__init__()
         if len(convs) != len(widths) + 1 or min(convs) < 1:
             raise ValueError(f"need one conv count per level: {len(widths) + 1} counts ≥ 1, got {list(convs)}")
@@ -85,8 +86,11 @@ class AdaINDecoder(nn.Module):
                 layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
         self.layers = nn.Sequential(*layers)
         self.stride = 2 ** (len(convs) - 1)
-        self.config = {"in_channels": int(in_channels), "widths": [int(w) for w in widths],
-                       "convs": [int(n) for n in convs]}
+        self.config = {
+            "in_channels": int(in_channels),
+            "widths": [int(w) for w in widths],
+            "convs": [int(n) for n in convs],
+        }
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.layers(features)
@@ -96,8 +100,11 @@ def decoder_kwargs(encoder: str = DEFAULT_ENCODER, width: int = DEFAULT_WIDTH) -
     """The paper's decoder for ``encoder`` with widths 4w, 2w, w (the paper: w = 64)."""
     if width < 2:
         raise ArtforgeError(f"the AdaIN decoder width must be at least 2, got {width}")
-    return {"in_channels": encoder_spec(encoder).tap_channels, "widths": [4 * width, 2 * width, width],
-            "convs": list(PAPER_CONVS)}
+    return {
+        "in_channels": encoder_spec(encoder).tap_channels,
+        "widths": [4 * width, 2 * width, width],
+        "convs": list(PAPER_CONVS),
+    }
 
 
 def build_decoder(encoder: str = DEFAULT_ENCODER, width: int | None = None, **_) -> AdaINDecoder:

@@ -60,8 +60,13 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), _norm(channels), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), _norm(channels),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            _norm(channels),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=False),
+            _norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,8 +94,7 @@ class ResnetGenerator(nn.Module):
         y = g(torch.rand(1, 3, 256, 256) * 2 - 1)           # 1×3×256×256
     """
 
-    def __init__(self, channels: int = 3, width: int = 64, res_blocks: int | None = None, image_size: int = 256,
-                 **_):
+    def __init__(self, channels: int = 3, width: int = 64, res_blocks: int | None = None, image_size: int = 256, **_):
         super().__init__()
         n_blocks = default_res_blocks(image_size) if res_blocks is None else int(res_blocks)
         if n_blocks < 0 or width < 1:
@@ -114,7 +118,7 @@ class ResnetGenerator(nn.Module):
 def patch_depth(image_size: int, max_depth: int = 3) -> int:
     """Stride-2 layers that still leave at least a 2×2 grid of patch scores (3 = 70×70 patches)."""
     depth = max_depth
-    while depth > 1 and image_size // 2 ** depth - 2 < 2:
+    while depth > 1 and image_size // 2**depth - 2 < 2:
         depth -= 1
     return depth
 
@@ -130,19 +134,29 @@ def receptive_field(depth: int) -> int:
 class PatchDiscriminator(nn.Module):
     """Image -> N×1×h×w grid of real/fake scores, one per overlapping patch."""
 
-    def __init__(self, channels: int = 3, width: int = 64, depth: int | None = None, image_size: int = 256,
-                 spectral_norm: bool = False, **_):
+    def __init__(
+        self,
+        channels: int = 3,
+        width: int = 64,
+        depth: int | None = None,
+        image_size: int = 256,
+        spectral_norm: bool = False,
+        **_,
+    ):
         super().__init__()
         depth = patch_depth(image_size) if depth is None else int(depth)
         if depth < 1:
             raise ValueError(f"PatchGAN depth must be at least 1, got {depth}")
         wrap = _sn if spectral_norm else (lambda m: m)
-        widths = [width * min(2 ** i, 8) for i in range(depth + 1)]  # 64, 128, 256, 512 (doubling, capped at 8×)
+        widths = [width * min(2**i, 8) for i in range(depth + 1)]  # 64, 128, 256, 512 (doubling, capped at 8×)
         layers: list[nn.Module] = [wrap(nn.Conv2d(channels, widths[0], 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         for i in range(1, depth + 1):
             stride = 2 if i < depth else 1  # C512 keeps the resolution (see the module docstring)
-            layers += [wrap(nn.Conv2d(widths[i - 1], widths[i], 4, stride, 1, bias=False)), _norm(widths[i]),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [
+                wrap(nn.Conv2d(widths[i - 1], widths[i], 4, stride, 1, bias=False)),
+                _norm(widths[i]),
+                nn.LeakyReLU(0.2, True),
+            ]
         layers += [wrap(nn.Conv2d(widths[-1], 1, 4, 1, 1))]
         self.net = nn.Sequential(*layers)
         self.depth = depth

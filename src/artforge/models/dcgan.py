@@ -25,7 +25,7 @@ from artforge.models.registry import register_model
 
 # ----------------------------------------------------------------------------- seed port
 
-KERAS_LEAKY_SLOPE = 0.3       # keras.layers.LeakyReLU() default alpha
+KERAS_LEAKY_SLOPE = 0.3  # keras.layers.LeakyReLU() default alpha
 KERAS_BN = dict(momentum=0.01, eps=1e-3)  # keras momentum 0.99 == torch momentum 0.01
 
 
@@ -72,7 +72,9 @@ class SeedGenerator(nn.Module):
 class SeedDiscriminator(nn.Module):
     """Conv 64 → Conv 128 (4×4, stride 2, LeakyReLU, dropout 0.25) → dense to one logit."""
 
-    def __init__(self, channels: int = 3, image_size: int = 64, dropout: float = 0.25, spectral_norm: bool = False, **_):
+    def __init__(
+        self, channels: int = 3, image_size: int = 64, dropout: float = 0.25, spectral_norm: bool = False, **_
+    ):
         super().__init__()
         wrap = _sn if spectral_norm else (lambda m: m)
         self.features = nn.Sequential(
@@ -125,8 +127,9 @@ def _dcgan_init(module: nn.Module) -> None:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64,
-                 max_width: int = 512, **_):
+    def __init__(
+        self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, max_width: int = 512, **_
+    ):
         super().__init__()
         self.latent_dim = latent_dim
         levels = upsampling_levels(image_size, "dcgan")
@@ -137,7 +140,11 @@ class DCGANGenerator(nn.Module):
             nn.ReLU(inplace=True),
         ]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         _dcgan_init(self)
@@ -147,8 +154,16 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, channels: int = 3, image_size: int = 64, width: int = 64, max_width: int = 512,
-                 norm: str = "batch", spectral_norm: bool = False, **_):
+    def __init__(
+        self,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        max_width: int = 512,
+        norm: str = "batch",
+        spectral_norm: bool = False,
+        **_,
+    ):
         super().__init__()
         levels = upsampling_levels(image_size, "dcgan")
         widths = list(reversed(level_widths(levels, width, max_width)))
@@ -157,8 +172,11 @@ class DCGANDiscriminator(nn.Module):
             norm = "none"  # SN-GAN critics use no other normalisation (Miyato et al. 2018)
         layers: list[nn.Module] = [wrap(nn.Conv2d(channels, widths[0], 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            layers += [wrap(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none")), _norm2d(norm, c_out),
-                       nn.LeakyReLU(0.2, inplace=True)]
+            layers += [
+                wrap(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none")),
+                _norm2d(norm, c_out),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
         layers += [wrap(nn.Conv2d(widths[-1], 1, 4, 1, 0))]  # 4×4 → one logit
         self.net = nn.Sequential(*layers)
         _dcgan_init(self)

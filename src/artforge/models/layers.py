@@ -64,7 +64,7 @@ class FastDropout(nn.Module):
         if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
             x = x.contiguous()
         n = x.numel()
-        words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2 ** 63, None)
+        words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
         draws = torch.as_strided(words.view(torch.int16)[:n], x.shape, x.stride())  # same memory order as x
         keep = draws >= round(self.p * 65536) - 32768
         return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))

@@ -30,8 +30,8 @@ from artforge.fileio import atomic_write, atomic_write_bytes
 @dataclasses.dataclass(frozen=True)
 class ModelFamily:
     name: str
-    method: str                                   # default method that trains it ("gan", "vae")
-    parts: dict[str, Callable[..., nn.Module]]    # part name -> builder(**kwargs)
+    method: str  # default method that trains it ("gan", "vae")
+    parts: dict[str, Callable[..., nn.Module]]  # part name -> builder(**kwargs)
     description: str = ""
 
 
@@ -121,14 +121,17 @@ def load_export(directory: Path, device: str | torch.device = "cpu") -> tuple[di
     try:
         tensors = load_file(directory / "model.safetensors", device="cpu")
     except Exception as exc:  # safetensors raises its own error types for truncated files
-        raise CheckpointError(f"{directory / 'model.safetensors'} cannot be read ({exc}); the export is damaged") from exc
+        raise CheckpointError(
+            f"{directory / 'model.safetensors'} cannot be read ({exc}); the export is damaged"
+        ) from exc
     for part, net in nets.items():
         prefix = f"{part}."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         missing, unexpected = net.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise CheckpointError(
-                f"{directory} does not match model {config['model']!r}: missing {missing[:3]}, unexpected {unexpected[:3]}"
+                f"{directory} does not match model {config['model']!r}: "
+                f"missing {missing[:3]}, unexpected {unexpected[:3]}"
             )
         net.to(device).eval()
     return nets, config

@@ -32,8 +32,9 @@ class ConvVAE(nn.Module):
         x = vae.decode(mu)
     """
 
-    def __init__(self, latent_dim: int = 128, channels: int = 3, image_size: int = 64, width: int = 32,
-                 max_width: int = 256, **_):
+    def __init__(
+        self, latent_dim: int = 128, channels: int = 3, image_size: int = 64, width: int = 32, max_width: int = 256, **_
+    ):
         super().__init__()
         self.latent_dim = latent_dim
         levels = upsampling_levels(image_size, "vae")

@@ -52,7 +52,7 @@ from artforge.models.adain import (
 )
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "adain-decoder"
-MODEL_NAME = "adain-decoder"          # the "model" field of an AdaIN export's config.json
+MODEL_NAME = "adain-decoder"  # the "model" field of an AdaIN export's config.json
 LEGACY_STATE_FILE = "train-state.safetensors"  # what artforge 0.1's own AdaIN training loop wrote
 EPS = 1e-5
 STYLE_MAX_SIDE = 2048  # larger style pictures are scaled down first: only their statistics are used
@@ -62,8 +62,15 @@ class AdaINModel(nn.Module):
     """Frozen encoder + trained decoder.  ``precision`` (fp32/bf16/fp16) is used for the networks only;
     statistics and AdaIN are always computed in fp32."""
 
-    def __init__(self, encoder, decoder: AdaINDecoder, encoder_name: str, config: dict | None = None,
-                 precision: str = "fp32", spec: EncoderSpec | None = None):
+    def __init__(
+        self,
+        encoder,
+        decoder: AdaINDecoder,
+        encoder_name: str,
+        config: dict | None = None,
+        precision: str = "fp32",
+        spec: EncoderSpec | None = None,
+    ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.encoder_name, self.spec = encoder_name, spec or encoder_spec(encoder_name)
@@ -94,8 +101,9 @@ class AdaINModel(nn.Module):
             return self.decoder(features).float()
 
 
-def build_model(encoder: str = DEFAULT_ENCODER, width: float = 0.5, device: str | torch.device = "cpu",
-                precision: str = "fp32") -> AdaINModel:
+def build_model(
+    encoder: str = DEFAULT_ENCODER, width: float = 0.5, device: str | torch.device = "cpu", precision: str = "fp32"
+) -> AdaINModel:
     """A fresh (untrained) model for ``encoder``; ``width`` scales the paper's decoder widths (0.5: half)."""
     from artforge.backbones import create_backbone
 
@@ -131,8 +139,12 @@ def masked_stats(features: torch.Tensor, region: torch.Tensor) -> tuple[torch.Te
     return mean, var.sqrt()
 
 
-def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor,
-          content_stats: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+def adain(
+    content: torch.Tensor,
+    style_mean: torch.Tensor,
+    style_std: torch.Tensor,
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Eq. 8: normalise each channel of ``content`` and give it the style's mean and std.
 
     The result has exactly the style's statistics (no ε in the normalisation: a channel whose
@@ -169,8 +181,9 @@ def _normalised_weights(weights: Sequence[float] | None, n: int) -> list[float]:
     return [w / total for w in weights]
 
 
-def _region_masks(mask: torch.Tensor, n_styles: int, size: tuple[int, int], padded: tuple[int, int],
-                  device) -> torch.Tensor:
+def _region_masks(
+    mask: torch.Tensor, n_styles: int, size: tuple[int, int], padded: tuple[int, int], device
+) -> torch.Tensor:
     """The user's mask (H×W, 1×H×W, 1×1×H×W, or K×H×W with K = #styles) -> K×1×h×w soft weights
     at feature size, summing to 1.  A single mask means: style 1 inside; style 2 (or, with one style,
     the unstyled content) outside."""
@@ -180,12 +193,15 @@ def _region_masks(mask: torch.Tensor, n_styles: int, size: tuple[int, int], padd
     if m.dim() == 2:
         m = m[None]
     if m.dim() != 3 or tuple(m.shape[-2:]) != tuple(size):
-        raise ArtforgeError(f"mask must be H×W (or K×H×W) with the content's size {tuple(size)}, "
-                            f"got shape {tuple(torch.as_tensor(mask).shape)}")
+        raise ArtforgeError(
+            f"mask must be H×W (or K×H×W) with the content's size {tuple(size)}, "
+            f"got shape {tuple(torch.as_tensor(mask).shape)}"
+        )
     if m.shape[0] == 1:
         if n_styles > 2:
-            raise ArtforgeError(f"a single mask splits the picture in two; with {n_styles} styles "
-                                "give one mask per style (K×H×W)")
+            raise ArtforgeError(
+                f"a single mask splits the picture in two; with {n_styles} styles give one mask per style (K×H×W)"
+            )
         m = torch.cat([m, 1 - m.clamp(0, 1)])
     elif m.shape[0] != n_styles:
         raise ArtforgeError(f"got {m.shape[0]} masks for {n_styles} styles; give one mask per style")
@@ -193,19 +209,20 @@ def _region_masks(mask: torch.Tensor, n_styles: int, size: tuple[int, int], padd
     return F.pad(m.clamp(0, 1)[:, None], [0, padded[1] - size[1], 0, padded[0] - size[0]], mode="replicate")
 
 
-def _masked_targets(fc: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor,
-                    with_content: bool) -> torch.Tensor:
+def _masked_targets(
+    fc: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor, with_content: bool
+) -> torch.Tensor:
     """AdaIN separately in each region (paper §7.2, spatial control): region statistics of the content,
     whole-picture statistics of its style; regions are blended with the area-downsampled soft masks."""
-    soft = F.interpolate(masks, size=fc.shape[-2:], mode="area")        # K×1×h×w
+    soft = F.interpolate(masks, size=fc.shape[-2:], mode="area")  # K×1×h×w
     soft = soft / soft.sum(0, keepdim=True).clamp_min(1e-6)
     hard = F.one_hot(soft.argmax(0)[0], soft.shape[0]).permute(2, 0, 1)[:, None].float()  # K×1×h×w
     t = torch.zeros_like(fc)
     for k in range(soft.shape[0]):
-        if with_content and k == len(stats):   # the outside of a single mask with one style: keep the content
+        if with_content and k == len(stats):  # the outside of a single mask with one style: keep the content
             t = t + soft[k] * fc
             continue
-        region = hard[k:k + 1] if hard[k].any() else soft[k:k + 1]
+        region = hard[k : k + 1] if hard[k].any() else soft[k : k + 1]
         t = t + soft[k] * adain(fc, *stats[k], content_stats=masked_stats(fc, region))
     return t
 
@@ -224,8 +241,12 @@ def _fit_style(style: torch.Tensor, min_side: int, max_side: int) -> torch.Tenso
     h, w = style.shape[-2:]
     if min(h, w) < min_side:
         scale = min_side / min(h, w)
-        return F.interpolate(style, size=(max(min_side, round(h * scale)), max(min_side, round(w * scale))),
-                             mode="bilinear", align_corners=False)
+        return F.interpolate(
+            style,
+            size=(max(min_side, round(h * scale)), max(min_side, round(w * scale))),
+            mode="bilinear",
+            align_corners=False,
+        )
     if max(h, w) > max_side:
         scale = max_side / max(h, w)
         return F.interpolate(style, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="area")
@@ -238,9 +259,15 @@ def _check_image(x: torch.Tensor, what: str) -> None:
         raise ArtforgeError(f"{what} must be a 1×3×H×W tensor in [-1, 1], got {shape}")
 
 
-def stylize_fast(model: AdaINModel, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                 weights: Sequence[float] | None = None, alpha: float = 1.0, preserve_color: bool = False,
-                 mask: torch.Tensor | None = None) -> torch.Tensor:
+def stylize_fast(
+    model: AdaINModel,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    weights: Sequence[float] | None = None,
+    alpha: float = 1.0,
+    preserve_color: bool = False,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Stylise ``content`` (1×3×H×W in [-1, 1], any size) with ``styles`` in one forward pass.
 
     ``weights`` interpolate several styles (their AdaIN targets are mixed), ``alpha`` trades content
@@ -282,8 +309,8 @@ def _stylize(model, content, styles, weights, alpha, preserve_color, mask) -> to
     else:
         masks = _region_masks(mask, len(styles), size, tuple(padded.shape[-2:]), device)
         t = _masked_targets(fc, stats, masks, with_content=masks.shape[0] > len(styles))
-    t = alpha * t + (1 - alpha) * fc                       # eq. 14: the content/style trade-off
-    return model.decode(t)[..., :size[0], :size[1]].clamp(-1, 1)
+    t = alpha * t + (1 - alpha) * fc  # eq. 14: the content/style trade-off
+    return model.decode(t)[..., : size[0], : size[1]].clamp(-1, 1)
 
 
 # --------------------------------------------------------------------------- export: safetensors + config.json
@@ -299,22 +326,28 @@ def load_adain(path: str | Path | None = None, device: str | torch.device = "cpu
     """
     directory = Path(path) if path is not None else ASSET
     if not directory.is_dir():
-        raise CheckpointError(f"no AdaIN decoder at {directory}: pass the run folder train-adain wrote "
-                              "(or its model/ folder, which holds config.json and model.safetensors)")
+        raise CheckpointError(
+            f"no AdaIN decoder at {directory}: pass the run folder train-adain wrote "
+            "(or its model/ folder, which holds config.json and model.safetensors)"
+        )
     if not (directory / "config.json").is_file() and (directory / "model" / "config.json").is_file():
         directory = directory / "model"  # a run folder: its export
     from artforge.models.registry import read_export_config
 
-    config = read_export_config(directory)     # CheckpointError when a file is missing or the JSON is damaged
+    config = read_export_config(directory)  # CheckpointError when a file is missing or the JSON is damaged
     if config.get("model") != MODEL_NAME or config.get("encoder") not in ENCODERS:
-        raise CheckpointError(f"{directory} holds a {config.get('model')!r} model, not an AdaIN decoder "
-                              f"(encoder {config.get('encoder')!r}); pass a folder written by train_adain")
-    try:   # the taps a decoder was trained with are part of it: read them, not today's defaults
+        raise CheckpointError(
+            f"{directory} holds a {config.get('model')!r} model, not an AdaIN decoder "
+            f"(encoder {config.get('encoder')!r}); pass a folder written by train_adain"
+        )
+    try:  # the taps a decoder was trained with are part of it: read them, not today's defaults
         decoder = AdaINDecoder(**config["decoder"])
         spec = EncoderSpec(str(config["tap"]), tuple(config["style_taps"]), int(config["decoder"]["in_channels"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{directory / 'config.json'} has no usable decoder/tap entry ({exc!r}); "
-                              "the export is damaged or from another program") from exc
+        raise CheckpointError(
+            f"{directory / 'config.json'} has no usable decoder/tap entry ({exc!r}); "
+            "the export is damaged or from another program"
+        ) from exc
     _load_weights(decoder, _read_safetensors(directory / "model.safetensors"), "decoder.", directory)
     from artforge.backbones import create_backbone
     from artforge.train.precision import resolve_precision
@@ -331,13 +364,14 @@ def _read_safetensors(file: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
         with safe_open(str(file), framework="pt", device="cpu") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
     except Exception as exc:  # safetensors has its own error types for truncated or foreign files
-        raise CheckpointError(f"{file} cannot be read ({str(exc).splitlines()[0]}); the file is damaged — "
-                              "retrain, or copy it again") from exc
+        raise CheckpointError(
+            f"{file} cannot be read ({str(exc).splitlines()[0]}); the file is damaged — retrain, or copy it again"
+        ) from exc
 
 
 def _load_weights(module: nn.Module, read: tuple[dict, dict], prefix: str, where: Path) -> None:
     tensors, _ = read
-    state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
+    state = {k[len(prefix) :]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -351,21 +385,43 @@ def save_adain(model: AdaINModel, directory: Path, training: dict, dtype: torch.
 
     half = AdaINDecoder(**model.decoder.config)
     half.load_state_dict(model.decoder.state_dict())
-    config = {"model": MODEL_NAME, "encoder": model.encoder_name, "tap": model.spec.tap,
-              "style_taps": list(model.spec.style_taps), "decoder": model.decoder.config,
-              "dtype": str(dtype).replace("torch.", ""), "paper": "Huang & Belongie, ICCV 2017",
-              "training": training}
+    config = {
+        "model": MODEL_NAME,
+        "encoder": model.encoder_name,
+        "tap": model.spec.tap,
+        "style_taps": list(model.spec.style_taps),
+        "decoder": model.decoder.config,
+        "dtype": str(dtype).replace("torch.", ""),
+        "paper": "Huang & Belongie, ICCV 2017",
+        "training": training,
+    }
     return save_export(Path(directory), {"decoder": half.to(dtype)}, config)
 
 
 # --------------------------------------------------------------------------- training (a thin front end)
 
 
-def train_adain(content: str | Path, style: str | Path, out: str | Path, steps: int, batch: int = 8,
-                size: int = 256, crop: int | None = None, lr: float = 1e-4, style_weight: float = 10.0,
-                identity_weight: float = 5.0, encoder: str = DEFAULT_ENCODER, width: float = 0.5,
-                device: str = "auto", precision: str = "auto", seed: int = 0, n_builtin: int = 1000,
-                save_every: int = 200, note: str = "", progress: bool = True) -> Path:
+def train_adain(
+    content: str | Path,
+    style: str | Path,
+    out: str | Path,
+    steps: int,
+    batch: int = 8,
+    size: int = 256,
+    crop: int | None = None,
+    lr: float = 1e-4,
+    style_weight: float = 10.0,
+    identity_weight: float = 5.0,
+    encoder: str = DEFAULT_ENCODER,
+    width: float = 0.5,
+    device: str = "auto",
+    precision: str = "auto",
+    seed: int = 0,
+    n_builtin: int = 1000,
+    save_every: int = 200,
+    note: str = "",
+    progress: bool = True,
+) -> Path:
     """Train an AdaIN decoder on the shared trainer; returns the run folder ``out``, which
     :func:`load_adain` (and ``artforge style --fast --adain OUT``) reads.
 
@@ -384,17 +440,37 @@ def train_adain(content: str | Path, style: str | Path, out: str | Path, steps: 
     from artforge.train.trainer import config_for_resume
 
     out = Path(out)
-    cfg = TrainConfig(model="adain", domain_a=_source(content), domain_b=_source(style), size=size, crop=crop,
-                      batch=batch, steps=steps, lr=lr, style_weight=style_weight, identity_weight=identity_weight,
-                      encoder=encoder, width=decoder_width(width), device=device, precision=precision, seed=seed,
-                      n_builtin=n_builtin, ckpt_every=save_every, sample_every=save_every, note=note,
-                      progress=progress, out=str(out))
+    cfg = TrainConfig(
+        model="adain",
+        domain_a=_source(content),
+        domain_b=_source(style),
+        size=size,
+        crop=crop,
+        batch=batch,
+        steps=steps,
+        lr=lr,
+        style_weight=style_weight,
+        identity_weight=identity_weight,
+        encoder=encoder,
+        width=decoder_width(width),
+        device=device,
+        precision=precision,
+        seed=seed,
+        n_builtin=n_builtin,
+        ckpt_every=save_every,
+        sample_every=save_every,
+        note=note,
+        progress=progress,
+        out=str(out),
+    )
     if (out / "config.yaml").is_file():  # continue the run there; a changed setting that fixes it is refused
         given = {k: v for k, v in dataclasses.asdict(cfg).items() if v is not None and k != "source"}
         return train(config_for_resume(out, given), resume=out)
     if (out / LEGACY_STATE_FILE).is_file():
-        raise ArtforgeError(f"{out} holds an AdaIN run of an earlier artforge that this version cannot continue; "
-                            "start a new --out (the decoder in it still works with --fast --adain)")
+        raise ArtforgeError(
+            f"{out} holds an AdaIN run of an earlier artforge that this version cannot continue; "
+            "start a new --out (the decoder in it still works with --fast --adain)"
+        )
     return train(cfg)
 
 
@@ -402,8 +478,10 @@ def _source(source: str | Path) -> str:
     # Folders are recorded absolute, so the same call from another directory continues the same run.
     if isinstance(source, (list, tuple)):
         if len(source) != 1:
-            raise ArtforgeError("give one content source and one style source (a folder or builtin:NAME); "
-                                "put several folders' pictures in one folder (symbolic links work)")
+            raise ArtforgeError(
+                "give one content source and one style source (a folder or builtin:NAME); "
+                "put several folders' pictures in one folder (symbolic links work)"
+            )
         source = source[0]
     text = str(source)
     return text if text.startswith("builtin:") else str(Path(text).expanduser().resolve())

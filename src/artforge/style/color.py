@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 # NTSC YIQ (FCC 1953): Y is luma, I and Q the two chroma axes.
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
-                            [0.59590059, -0.27455667, -0.32134392],
-                            [0.21153661, -0.52273617, 0.31119955]])
+_RGB_TO_YIQ = torch.tensor(
+    [[0.299, 0.587, 0.114], [0.59590059, -0.27455667, -0.32134392], [0.21153661, -0.52273617, 0.31119955]]
+)
 _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 
 

@@ -52,11 +52,11 @@ from artforge.errors import ArtforgeError
 class StyleBackbone:
     """A feature network for style transfer: which backbone, which layers, whether to soften."""
 
-    backbone: str                       # name in artforge.backbones
+    backbone: str  # name in artforge.backbones
     content_layers: tuple[str, ...]
     style_layers: tuple[str, ...]
-    soften: bool = False                # SWAG softmax smoothing of the activations
-    content_weight: float = 1.0         # default loss weights for this network (measured, see RESULTS.md)
+    soften: bool = False  # SWAG softmax smoothing of the activations
+    content_weight: float = 1.0  # default loss weights for this network (measured, see RESULTS.md)
     style_weight: float = 20.0
     tv_weight: float = 10.0
     temperatures: tuple[tuple[str, float], ...] = ()  # softmax temperature T per layer ("*": the rest)
@@ -81,23 +81,47 @@ def register_style_backbone(name: str, spec: StyleBackbone) -> StyleBackbone:
 # Gatys et al.: style relu1_1..relu5_1, content relu4_2 (1/8 resolution).  VGG's smoothness weight
 # is lower: its losses pull less per pixel, and TV 10 blurred the picture before it stylised it.
 _VGG = dict(content_layers=("relu4_2",), style_layers=VGG_STYLE_LAYERS, style_weight=4.0, tv_weight=1.0)
-register_style_backbone("vgg19", StyleBackbone("vgg19", **_VGG,  # weights not measured: no ImageNet VGG here
-                                               description="VGG-19, ImageNet weights (you provide them)"))
-register_style_backbone("vgg19-random", StyleBackbone("vgg19-random", **_VGG,
-                                                      description="VGG-19, fixed-seed random weights (offline)"))
+register_style_backbone(
+    "vgg19",
+    StyleBackbone(
+        "vgg19",
+        **_VGG,  # weights not measured: no ImageNet VGG here
+        description="VGG-19, ImageNet weights (you provide them)",
+    ),
+)
+register_style_backbone(
+    "vgg19-random", StyleBackbone("vgg19-random", **_VGG, description="VGG-19, fixed-seed random weights (offline)")
+)
 # EfficientNet-Lite0 taps at the same resolutions as VGG's: stem 1/2, stage2 1/4, stage3 1/8, stage4/5 1/16.
 _EFFNET = dict(content_layers=("stage3",), style_layers=("stem", "stage2", "stage3", "stage4", "stage5"))
 # SWAG's softmax needs activations of order 1: the paper's ResNet features are, EfficientNet's
 # stage outputs (linear, after batch norm) have a standard deviation of 6-14 (measured on skimage
 # photos and builtin:paintings, stable within ±25 %), where a softmax at T=1 is one-hot (entropy
 # 0.001 of its maximum instead of 0.9).  T = that standard deviation restores the paper's regime.
-_EFFNET_T = (("stem", 2.0), ("stage1", 12.0), ("stage2", 12.0), ("stage3", 10.0), ("stage4", 8.0),
-             ("stage5", 7.0), ("stage6", 6.0), ("*", 10.0))
-register_style_backbone("effnet-lite0", StyleBackbone("effnet-lite0", **_EFFNET,
-                                                      description="EfficientNet-Lite0, ImageNet (shipped)"))
-register_style_backbone("effnet-lite0-swag", StyleBackbone("effnet-lite0", **_EFFNET, soften=True, style_weight=80.0,
-                                                           temperatures=_EFFNET_T,
-                                                           description="EfficientNet-Lite0 + SWAG softening"))
+_EFFNET_T = (
+    ("stem", 2.0),
+    ("stage1", 12.0),
+    ("stage2", 12.0),
+    ("stage3", 10.0),
+    ("stage4", 8.0),
+    ("stage5", 7.0),
+    ("stage6", 6.0),
+    ("*", 10.0),
+)
+register_style_backbone(
+    "effnet-lite0", StyleBackbone("effnet-lite0", **_EFFNET, description="EfficientNet-Lite0, ImageNet (shipped)")
+)
+register_style_backbone(
+    "effnet-lite0-swag",
+    StyleBackbone(
+        "effnet-lite0",
+        **_EFFNET,
+        soften=True,
+        style_weight=80.0,
+        temperatures=_EFFNET_T,
+        description="EfficientNet-Lite0 + SWAG softening",
+    ),
+)
 # Chosen by measurement (bench/RESULTS.md, "Style transfer"): on three photo/painting pairs at 256 px,
 # measured on the other network, effnet-lite0 both kept more content and took more style than
 # vgg19-random (whose random features paint speckle, not strokes) and effnet-lite0-swag, looked the
@@ -154,20 +178,27 @@ class GatysConfig:
 
     def validate(self) -> "GatysConfig":
         _check(self.optimizer in ("lbfgs", "adam"), f"--optimizer must be lbfgs or adam, got {self.optimizer!r}")
-        _check(self.alpha_mode in ("feature", "pixel"),
-               f"--alpha-mode must be feature or pixel, got {self.alpha_mode!r}")
+        _check(
+            self.alpha_mode in ("feature", "pixel"), f"--alpha-mode must be feature or pixel, got {self.alpha_mode!r}"
+        )
         _check(0.0 <= self.alpha <= 1.0, f"--alpha must be between 0 (content) and 1 (full style), got {self.alpha}")
         _check(self.iterations >= 0, f"--iterations must be at least 0, got {self.iterations}")
         _check(self.image_size >= 16, f"--image-size must be at least 16, got {self.image_size}")
         _check(self.style_scale > 0, f"--style-scale must be positive, got {self.style_scale}")
         _check(self.tile_size >= 64, f"--tile-size must be at least 64, got {self.tile_size}")
-        _check(self.original_colors in ("none", "luminance", "histogram"),
-               f"--original-colors must be luminance or histogram, got {self.original_colors!r}")
-        _check(self.init in ("content", "random") or Path(self.init).is_file(),
-               f"--init must be content, random or a picture file; {self.init!r} is none of these")
+        _check(
+            self.original_colors in ("none", "luminance", "histogram"),
+            f"--original-colors must be luminance or histogram, got {self.original_colors!r}",
+        )
+        _check(
+            self.init in ("content", "random") or Path(self.init).is_file(),
+            f"--init must be content, random or a picture file; {self.init!r} is none of these",
+        )
         for name in ("content_weight", "style_weight", "tv_weight"):
-            _check(getattr(self, name) is None or getattr(self, name) >= 0,
-                   f"--{name.replace('_', '-')} must not be negative")
+            _check(
+                getattr(self, name) is None or getattr(self, name) >= 0,
+                f"--{name.replace('_', '-')} must not be negative",
+            )
         get_style_backbone(self.backbone)
         return self
 
@@ -244,8 +275,11 @@ class StyleObjective:
         self.style_layers = tuple(config.style_layers or spec.style_layers)
         self.spec, self.config = spec, config
         pick = lambda given, default: default if given is None else given  # noqa: E731
-        self.weights = (pick(config.content_weight, spec.content_weight), pick(config.style_weight, spec.style_weight),
-                        pick(config.tv_weight, spec.tv_weight))
+        self.weights = (
+            pick(config.content_weight, spec.content_weight),
+            pick(config.style_weight, spec.style_weight),
+            pick(config.tv_weight, spec.tv_weight),
+        )
         self.layers = tuple(dict.fromkeys(self.content_layers + self.style_layers))
         self._check_layers()
 
@@ -278,8 +312,13 @@ class StyleObjective:
         """Weighted total loss and its parts, for the picture being optimised."""
         feats = self.features(x, grad=True)
         c = _mean([relative_error(feats[k], targets.content[k]) for k in self.content_layers])
-        s = _mean([relative_error(gram(feats[k], _region_mask(r, feats[k])), r.grams[k])
-                   for r in targets.regions for k in self.style_layers])
+        s = _mean(
+            [
+                relative_error(gram(feats[k], _region_mask(r, feats[k])), r.grams[k])
+                for r in targets.regions
+                for k in self.style_layers
+            ]
+        )
         tv = tv_loss(x)
         wc, ws, wtv = self.weights
         total = wc * c + ws * s + wtv * tv
@@ -313,8 +352,10 @@ def blend_weights(weights: Sequence[float] | None, n: int) -> list[float]:
     if weights is None:
         return [1.0 / n] * n
     if len(weights) != n or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ArtforgeError(f"--style-blend-weights needs {n} non-negative numbers (one per style image) "
-                            f"that do not all equal 0, got {list(weights)}")
+        raise ArtforgeError(
+            f"--style-blend-weights needs {n} non-negative numbers (one per style image) "
+            f"that do not all equal 0, got {list(weights)}"
+        )
     total = float(sum(weights))
     return [float(w) / total for w in weights]
 
@@ -326,8 +367,13 @@ def region_masks(mask: torch.Tensor | None, n_styles: int) -> list[torch.Tensor 
     return [mask, 1 - mask] if n_styles > 1 else [mask]
 
 
-def style_regions(objective: StyleObjective, style_grams: list[dict[str, torch.Tensor]], config: GatysConfig,
-                  mask: torch.Tensor | None = None, content: torch.Tensor | None = None) -> list[Region]:
+def style_regions(
+    objective: StyleObjective,
+    style_grams: list[dict[str, torch.Tensor]],
+    config: GatysConfig,
+    mask: torch.Tensor | None = None,
+    content: torch.Tensor | None = None,
+) -> list[Region]:
     """The blended, α-interpolated Gram targets of each mask region.
 
     Without a mask: one region, the blend of every style.  With a mask: style 1 in the white
@@ -350,14 +396,20 @@ def style_regions(objective: StyleObjective, style_grams: list[dict[str, torch.T
     return regions
 
 
-def make_targets(objective: StyleObjective, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                 config: GatysConfig, mask: torch.Tensor | None = None) -> Targets:
+def make_targets(
+    objective: StyleObjective,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: GatysConfig,
+    mask: torch.Tensor | None = None,
+) -> Targets:
     """Content features of ``content`` and the style regions of ``styles`` (see :func:`style_regions`)."""
     with torch.no_grad():
         feats = objective.features(content)
         grams = [objective.grams(s) for s in styles]
-        return Targets({k: feats[k] for k in objective.content_layers},
-                       style_regions(objective, grams, config, mask, content))
+        return Targets(
+            {k: feats[k] for k in objective.content_layers}, style_regions(objective, grams, config, mask, content)
+        )
 
 
 # --------------------------------------------------------------------------- optimisation
@@ -387,8 +439,14 @@ def initial_image(content: torch.Tensor, config: GatysConfig) -> torch.Tensor:
 MAX_RESTARTS = 20
 
 
-def optimize(x0: torch.Tensor, objective: StyleObjective, targets: Targets, config: GatysConfig,
-             callback: Callable[[int, torch.Tensor], None] | None = None, desc: str = "style") -> StyleResult:
+def optimize(
+    x0: torch.Tensor,
+    objective: StyleObjective,
+    targets: Targets,
+    config: GatysConfig,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
+    desc: str = "style",
+) -> StyleResult:
     """Run the optimiser on the pixels of ``x0``; keep the best picture seen.
 
     A diverging step (NaN/Inf, or a loss three times the best) restarts the optimiser from the
@@ -443,8 +501,14 @@ def _optimizer(x: torch.Tensor, config: GatysConfig) -> torch.optim.Optimizer:
         return torch.optim.Adam([x], lr=config.learning_rate or 0.02)
     # One L-BFGS iteration per step() so the bar, the callback and the NaN check run every
     # iteration; tolerances off so it never stops early, as neural-style runs it.
-    return torch.optim.LBFGS([x], lr=config.learning_rate or 1.0, max_iter=1, history_size=config.lbfgs_history,
-                             tolerance_grad=-1, tolerance_change=-1)
+    return torch.optim.LBFGS(
+        [x],
+        lr=config.learning_rate or 1.0,
+        max_iter=1,
+        history_size=config.lbfgs_history,
+        tolerance_grad=-1,
+        tolerance_change=-1,
+    )
 
 
 # --------------------------------------------------------------------------- the whole transfer
@@ -484,8 +548,9 @@ def finish(image: torch.Tensor, content: torch.Tensor, config: GatysConfig) -> t
     return image.clamp(-1, 1)
 
 
-def keep_unstyled_region(image: torch.Tensor, content: torch.Tensor, mask: torch.Tensor | None,
-                         n_styles: int) -> torch.Tensor:
+def keep_unstyled_region(
+    image: torch.Tensor, content: torch.Tensor, mask: torch.Tensor | None, n_styles: int
+) -> torch.Tensor:
     """One style and a mask: the black region stays the content picture, exactly.
 
     Masked Gram matrices only steer the statistics; deep layers see across the mask's edge,
@@ -498,7 +563,7 @@ def keep_unstyled_region(image: torch.Tensor, content: torch.Tensor, mask: torch
     sigma = max(1.0, 0.015 * max(image.shape[-2:]))
     radius = int(3 * sigma)
     t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=image.device)
-    g = torch.exp(-t**2 / (2 * sigma**2))
+    g = torch.exp(-(t**2) / (2 * sigma**2))
     g = (g / g.sum()).view(1, 1, 1, -1)
     soft = F.interpolate(mask.to(image), size=image.shape[-2:], mode="bilinear", align_corners=False)
     soft = F.pad(soft, (radius, radius, radius, radius), mode="replicate")
@@ -506,9 +571,13 @@ def keep_unstyled_region(image: torch.Tensor, content: torch.Tensor, mask: torch
     return soft * image + (1 - soft) * content.to(image)
 
 
-def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], config: GatysConfig | None = None,
-            mask: torch.Tensor | None = None, callback: Callable[[int, torch.Tensor], None] | None = None
-            ) -> StyleResult:
+def stylize(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: GatysConfig | None = None,
+    mask: torch.Tensor | None = None,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
+) -> StyleResult:
     """Gatys style transfer of ``content`` (1×3×H×W, [-1, 1], already at the working size).
 
     ``styles``: 1×3×h×w pictures (any size; rescaled by ``style_scale``).  ``mask``: 1×1×H×W in

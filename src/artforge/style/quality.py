@@ -31,8 +31,12 @@ from artforge.style.gatys import blend_weights, get_style_backbone, gram, load_b
 from artforge.style.io import fit_long_side, resize
 
 # Measure on a network of another family than the one optimised (VGG <-> EfficientNet).
-MEASURED_ON = {"vgg19": "effnet-lite0", "vgg19-random": "effnet-lite0",
-               "effnet-lite0": "vgg19-random", "effnet-lite0-swag": "vgg19-random"}
+MEASURED_ON = {
+    "vgg19": "effnet-lite0",
+    "vgg19-random": "effnet-lite0",
+    "effnet-lite0": "vgg19-random",
+    "effnet-lite0-swag": "vgg19-random",
+}
 MEASURE_SIZE = 256  # long side the pictures are compared at: fast, and brush strokes are still visible
 
 
@@ -51,14 +55,14 @@ class Judge:
 
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            return self.net.features(image.to(self.net.mean.device).float(),
-                                     tuple(dict.fromkeys(self.content_layers + self.style_layers)))
+            return self.net.features(
+                image.to(self.net.mean.device).float(), tuple(dict.fromkeys(self.content_layers + self.style_layers))
+            )
 
     def style_stats(self, image: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """(Gram, mean, std) per style layer."""
         feats = self.features(image)
-        return {k: (gram(f), f.mean(dim=(2, 3)), f.std(dim=(2, 3))) for k, f in feats.items()
-                if k in self.style_layers}
+        return {k: (gram(f), f.mean(dim=(2, 3)), f.std(dim=(2, 3))) for k, f in feats.items() if k in self.style_layers}
 
 
 def content_distance(judge: Judge, image: torch.Tensor, content: torch.Tensor) -> float:
@@ -71,9 +75,13 @@ def style_distances(judge: Judge, image: torch.Tensor, target: dict) -> tuple[fl
     """(Gram distance, mean/std distance) of ``image`` to the target statistics of :meth:`Judge.style_stats`."""
     stats = judge.style_stats(image)
     grams = [float(relative_error(stats[k][0], target[k][0])) for k in judge.style_layers]
-    moments = [float(((stats[k][1] - target[k][1]).square().sum() + (stats[k][2] - target[k][2]).square().sum())
-                     / (target[k][1].square().sum() + target[k][2].square().sum()).clamp_min(1e-12))
-               for k in judge.style_layers]
+    moments = [
+        float(
+            ((stats[k][1] - target[k][1]).square().sum() + (stats[k][2] - target[k][2]).square().sum())
+            / (target[k][1].square().sum() + target[k][2].square().sum()).clamp_min(1e-12)
+        )
+        for k in judge.style_layers
+    ]
     return sum(grams) / len(grams), sum(moments) / len(moments)
 
 
@@ -91,7 +99,7 @@ def cover_resize(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     scale = max(h / ih, w / iw)
     big = resize(image.float(), (max(h, round(ih * scale)), max(w, round(iw * scale))))
     top, left = (big.shape[-2] - h) // 2, (big.shape[-1] - w) // 2
-    return big[..., top:top + h, left:left + w]
+    return big[..., top : top + h, left : left + w]
 
 
 def score(judge: Judge, image: torch.Tensor, content: torch.Tensor, target: dict) -> dict[str, float]:
@@ -99,9 +107,15 @@ def score(judge: Judge, image: torch.Tensor, content: torch.Tensor, target: dict
     return {"content": content_distance(judge, image, content), "style_gram": gram_d, "style_meanstd": moment_d}
 
 
-def score_with_baselines(output: torch.Tensor, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                         optimised_on: str, weights: Sequence[float] | None = None,
-                         size: int = MEASURE_SIZE, device: str = "cpu") -> dict:
+def score_with_baselines(
+    output: torch.Tensor,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    optimised_on: str,
+    weights: Sequence[float] | None = None,
+    size: int = MEASURE_SIZE,
+    device: str = "cpu",
+) -> dict:
     """Scores of ``output``, of the unchanged content and of the (first) style picture resized.
 
     Returns ``{"measured_on", "output": {...}, "content_unchanged": {...}, "style_resized": {...},
@@ -113,25 +127,35 @@ def score_with_baselines(output: torch.Tensor, content: torch.Tensor, styles: Se
     content_s, output_s = resize(content.float(), hw), resize(output.float(), hw)
     target = blended_style_stats(judge, styles, weights, size)
     first = max(range(len(styles)), key=lambda i: blend_weights(weights, len(styles))[i])
-    table = {"measured_on": judge.name,
-             "output": score(judge, output_s, content_s, target),
-             "content_unchanged": score(judge, content_s, content_s, target),
-             "style_resized": score(judge, cover_resize(styles[first], hw), content_s, target)}
+    table = {
+        "measured_on": judge.name,
+        "output": score(judge, output_s, content_s, target),
+        "content_unchanged": score(judge, content_s, content_s, target),
+        "style_resized": score(judge, cover_resize(styles[first], hw), content_s, target),
+    }
     base, paint, out = table["content_unchanged"], table["style_resized"], table["output"]
-    table["style_progress"] = (base["style_gram"] - out["style_gram"]) / max(base["style_gram"] - paint["style_gram"],
-                                                                                1e-12)
+    table["style_progress"] = (base["style_gram"] - out["style_gram"]) / max(
+        base["style_gram"] - paint["style_gram"], 1e-12
+    )
     table["content_kept"] = 1 - out["content"] / max(paint["content"], 1e-12)
     return table
 
 
 def format_scores(table: dict) -> str:
     """A small text table for the terminal (``artforge style --report``)."""
-    rows = [f"quality, measured on {table['measured_on']} (lower distance = closer):",
-            f"  {'':22s} {'content dist':>12s} {'style Gram':>11s} {'style mean/std':>14s}"]
-    for key, label in (("output", "stylised output"), ("content_unchanged", "content unchanged"),
-                       ("style_resized", "style image resized")):
+    rows = [
+        f"quality, measured on {table['measured_on']} (lower distance = closer):",
+        f"  {'':22s} {'content dist':>12s} {'style Gram':>11s} {'style mean/std':>14s}",
+    ]
+    for key, label in (
+        ("output", "stylised output"),
+        ("content_unchanged", "content unchanged"),
+        ("style_resized", "style image resized"),
+    ):
         r = table[key]
         rows.append(f"  {label:22s} {r['content']:12.4g} {r['style_gram']:11.4g} {r['style_meanstd']:14.4g}")
-    rows.append(f"  style progress {table['style_progress']:.2f} (0 = photo, 1 = painting); "
-                f"content kept {table['content_kept']:.2f} (1 = photo, 0 = painting)")
+    rows.append(
+        f"  style progress {table['style_progress']:.2f} (0 = photo, 1 = painting); "
+        f"content kept {table['content_kept']:.2f} (1 = photo, 0 = painting)"
+    )
     return "\n".join(rows)

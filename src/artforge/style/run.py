@@ -24,8 +24,16 @@ from artforge.style.gatys import GatysConfig, StyleResult, finish, keep_unstyled
 from artforge.style.io import read_image, read_mask, write_image
 
 
-def run_style(content_path, style_paths: Sequence, out, config: GatysConfig, mask_path=None,
-              fast: bool = False, adain_path=None, report: bool = False) -> dict:
+def run_style(
+    content_path,
+    style_paths: Sequence,
+    out,
+    config: GatysConfig,
+    mask_path=None,
+    fast: bool = False,
+    adain_path=None,
+    report: bool = False,
+) -> dict:
     """Stylise ``content_path`` with ``style_paths`` into the PNG ``out``; returns a summary dict.
 
     The summary holds ``out``, ``seconds``, ``intermediates`` (paths), ``stopped_early`` (a
@@ -57,13 +65,19 @@ def run_style(content_path, style_paths: Sequence, out, config: GatysConfig, mas
         result = stylize(content, styles, config, mask, save_intermediate if config.save_every else None)
     seconds = time.perf_counter() - start
     write_image(out, result.image, metadata)
-    summary = {"out": str(out), "seconds": seconds, "intermediates": [str(p) for p in intermediates],
-               "stopped_early": result.stopped_early, "size": list(result.image.shape[-2:])}
+    summary = {
+        "out": str(out),
+        "seconds": seconds,
+        "intermediates": [str(p) for p in intermediates],
+        "stopped_early": result.stopped_early,
+        "size": list(result.image.shape[-2:]),
+    }
     if report:
         from artforge.style.quality import score_with_baselines
 
-        summary["scores"] = score_with_baselines(result.image, content, styles, measured_on,
-                                                 config.style_blend_weights, device=config.device)
+        summary["scores"] = score_with_baselines(
+            result.image, content, styles, measured_on, config.style_blend_weights, device=config.device
+        )
     return summary
 
 
@@ -75,10 +89,15 @@ def _run_fast(content: torch.Tensor, styles, config: GatysConfig, mask, adain_pa
         raise ArtforgeError(f"--fast needs artforge.style.adain, which cannot be imported here ({exc})") from None
     model = load_adain(adain_path, device=config.device)
     alpha = config.alpha if config.alpha_mode == "feature" else 1.0
-    image = stylize_fast(model, content.to(config.device), [s.to(config.device) for s in styles],
-                         weights=None if mask is not None else config.style_blend_weights, alpha=alpha,
-                         preserve_color=config.original_colors == "histogram",
-                         mask=None if mask is None else mask[0, 0])
+    image = stylize_fast(
+        model,
+        content.to(config.device),
+        [s.to(config.device) for s in styles],
+        weights=None if mask is not None else config.style_blend_weights,
+        alpha=alpha,
+        preserve_color=config.original_colors == "histogram",
+        mask=None if mask is None else mask[0, 0],
+    )
     # Luminance-only colours and the pixel-mode blend are the same post-processing as for Gatys.
     image = finish(image.float(), content.to(image.device), config)
     return StyleResult(keep_unstyled_region(image, content, mask, len(styles))), model.encoder_name
@@ -86,7 +105,11 @@ def _run_fast(content: torch.Tensor, styles, config: GatysConfig, mask, adain_pa
 
 def style_metadata(content_path, style_paths, mask_path, config: GatysConfig, fast: bool) -> dict:
     """What the output PNG records (plain JSON): method, input files, mask and every config field."""
-    meta = {"method": "adain" if fast else "gatys", "content": str(content_path),
-            "styles": [str(p) for p in style_paths], "mask": str(mask_path) if mask_path else None,
-            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()}}
+    meta = {
+        "method": "adain" if fast else "gatys",
+        "content": str(content_path),
+        "styles": [str(p) for p in style_paths],
+        "mask": str(mask_path) if mask_path else None,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()},
+    }
     return meta

@@ -83,15 +83,16 @@ def feather(size: int, start: int, length: int, ramp: int) -> torch.Tensor:
     if start > 0:
         w[:ramp] = up
     if start + size < length:
-        w[size - ramp:] = up.flip(0)
+        w[size - ramp :] = up.flip(0)
     return w
 
 
 # --------------------------------------------------------------------------- global Gram matrices in tiles
 
 
-def tiled_grams(objective: StyleObjective, image: torch.Tensor, mask: torch.Tensor | None,
-                tile: int, margin: int = 64) -> dict[str, torch.Tensor]:
+def tiled_grams(
+    objective: StyleObjective, image: torch.Tensor, mask: torch.Tensor | None, tile: int, margin: int = 64
+) -> dict[str, torch.Tensor]:
     """The Gram matrices of the whole picture, computed tile by tile without gradients.
 
     Each tile is run with ``margin`` pixels of context (cropped away at every layer), so the
@@ -119,8 +120,11 @@ def _tile_sums(objective, image, mask, box, margin, sums) -> None:
     region_mask = None if mask is None else mask[..., y0:y1, x0:x1]
     for k, f in raw.items():
         sy, sx = f.shape[-2] / (cy1 - cy0), f.shape[-1] / (cx1 - cx0)
-        inner = f[..., round((y0 - cy0) * sy):max(round((y1 - cy0) * sy), round((y0 - cy0) * sy) + 1),
-                  round((x0 - cx0) * sx):max(round((x1 - cx0) * sx), round((x0 - cx0) * sx) + 1)]
+        inner = f[
+            ...,
+            round((y0 - cy0) * sy) : max(round((y1 - cy0) * sy), round((y0 - cy0) * sy) + 1),
+            round((x0 - cx0) * sx) : max(round((x1 - cx0) * sx), round((x0 - cx0) * sx) + 1),
+        ]
         m = None if region_mask is None else layer_mask(region_mask, inner)
         sums[k].append(_layer_sums(inner, m, objective.spec.soften, objective.spec.temperature(k)))
 
@@ -159,9 +163,15 @@ def _combine(parts: list, objective: StyleObjective) -> torch.Tensor:
 # --------------------------------------------------------------------------- tiled optimisation
 
 
-def optimize_tiled(init: torch.Tensor, content: torch.Tensor, mask: torch.Tensor | None,
-                   objective: StyleObjective, regions: list[Region], config: GatysConfig,
-                   callback: Callable[[int, torch.Tensor], None] | None = None) -> StyleResult:
+def optimize_tiled(
+    init: torch.Tensor,
+    content: torch.Tensor,
+    mask: torch.Tensor | None,
+    objective: StyleObjective,
+    regions: list[Region],
+    config: GatysConfig,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
+) -> StyleResult:
     """Optimise ``init`` tile by tile (raster order) towards ``regions``' global targets."""
     h, w = init.shape[-2:]
     side = min(config.tile_size, max(h, w))
@@ -171,9 +181,10 @@ def optimize_tiled(init: torch.Tensor, content: torch.Tensor, mask: torch.Tensor
         for x0 in tile_starts(w, side, overlap):
             ys, xs = slice(y0, min(y0 + side, h)), slice(x0, min(x0 + side, w))
             tile_targets = _tile_targets(objective, content[..., ys, xs], mask, regions, ys, xs)
-            done = optimize(x[..., ys, xs], objective, tile_targets, config.replace(save_every=0),
-                            desc=f"tile {y0},{x0}")
-            weight = (feather(ys.stop - y0, y0, h, overlap)[:, None] * feather(xs.stop - x0, x0, w, overlap)[None])
+            done = optimize(
+                x[..., ys, xs], objective, tile_targets, config.replace(save_every=0), desc=f"tile {y0},{x0}"
+            )
+            weight = feather(ys.stop - y0, y0, h, overlap)[:, None] * feather(xs.stop - x0, x0, w, overlap)[None]
             weight = weight.to(x.device)
             x[..., ys, xs] = x[..., ys, xs] * (1 - weight) + done.image * weight
             history += done.history
@@ -183,8 +194,14 @@ def optimize_tiled(init: torch.Tensor, content: torch.Tensor, mask: torch.Tensor
     return StyleResult(x.clamp(-1, 1), history)
 
 
-def _tile_targets(objective: StyleObjective, content_tile: torch.Tensor, mask: torch.Tensor | None,
-                  regions: list[Region], ys: slice, xs: slice) -> Targets:
+def _tile_targets(
+    objective: StyleObjective,
+    content_tile: torch.Tensor,
+    mask: torch.Tensor | None,
+    regions: list[Region],
+    ys: slice,
+    xs: slice,
+) -> Targets:
     """The tile's own content features with the level's global style targets (masks cropped)."""
     with torch.no_grad():
         feats = objective.features(content_tile)
@@ -193,9 +210,14 @@ def _tile_targets(objective: StyleObjective, content_tile: torch.Tensor, mask: t
     return Targets({k: feats[k] for k in objective.content_layers}, tile_regions)
 
 
-def stylize_large(content: torch.Tensor, styles: Sequence[torch.Tensor], config: GatysConfig,
-                  mask: torch.Tensor | None = None, callback: Callable[[int, torch.Tensor], None] | None = None,
-                  fine_iterations: int | None = None) -> StyleResult:
+def stylize_large(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: GatysConfig,
+    mask: torch.Tensor | None = None,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
+    fine_iterations: int | None = None,
+) -> StyleResult:
     """Pyramid + tiles (see the module docstring).  ``config.iterations`` run at the coarsest level;
     finer levels refine an upsampled, already stylised picture and run ``fine_iterations``
     (default: a third as many) per tile.  ``callback(step, picture)`` runs after every level and,
@@ -213,13 +235,18 @@ def stylize_large(content: torch.Tensor, styles: Sequence[torch.Tensor], config:
             regions = style_regions(objective, grams, cfg, m_l, c_l)
         x = initial_image(c_l, config) if x is None else resize(x, hw)
         last = level == len(sizes) - 1
-        report = (lambda s, img, base=steps: callback(base + s, finish(img, resize(content, img.shape[-2:]), config))
-                  ) if callback and last else None
+        report = (
+            (lambda s, img, base=steps: callback(base + s, finish(img, resize(content, img.shape[-2:]), config)))
+            if callback and last
+            else None
+        )
         if max(hw) <= config.tile_size or config.tile is False:
-            targets = Targets({k: v for k, v in objective.features(c_l).items() if k in objective.content_layers},
-                              regions)
-            done = optimize(x, objective, targets, cfg if last else cfg.replace(save_every=0), report,
-                            desc=f"level {hw[1]}x{hw[0]}")
+            targets = Targets(
+                {k: v for k, v in objective.features(c_l).items() if k in objective.content_layers}, regions
+            )
+            done = optimize(
+                x, objective, targets, cfg if last else cfg.replace(save_every=0), report, desc=f"level {hw[1]}x{hw[0]}"
+            )
         else:
             done = optimize_tiled(x, c_l, m_l, objective, regions, cfg, report)
         x, history, steps = done.image, history + done.history, steps + cfg.iterations

@@ -56,8 +56,8 @@ class TrainConfig:
     lr_d: float | None = None           # discriminator learning rate; None: same as lr
     beta1: float | None = None          # Adam β1; None: 0.5 (DCGAN), 0.0 (WGAN-GP), 0.9 (VAE, adain)
     beta2: float | None = None          # Adam β2; None: 0.999, 0.9 for WGAN-GP
-    lr_decay: bool = False              # learning rates fall linearly to 0 over the second half of --steps (CycleGAN)
-    ema_kimg: float | None = None       # EMA half-life of the sampled net, thousands of images; 0 = off; None: 10 (adain 0)
+    lr_decay: bool = False              # learning rates fall linearly to 0 over the second half of --steps
+    ema_kimg: float | None = None       # EMA half-life in thousands of images; 0 = off; None: 10 (adain: 0)
     ema_rampup: float = 0.05            # early on, half-life <= this fraction of the images seen so far
     seed: int = 0
     # -- machine ---------------------------------------------------------------------------------
@@ -65,13 +65,13 @@ class TrainConfig:
     precision: str = "auto"             # auto | fp32 | bf16 | fp16; auto = bf16 where the hardware has it
     channels_last: bool | None = None   # None: on for convolutional nets on CPU and CUDA
     compile: bool = False               # torch.compile the networks (for GPUs; measured slower than eager on CPU)
-    sync_batchnorm: bool = True         # under torchrun: batch-norm statistics of the global batch (exact data parallelism)
+    sync_batchnorm: bool = True         # under torchrun: batch norm over the global batch (exact data parallelism)
     # -- output ----------------------------------------------------------------------------------
     out: str | None = None              # run folder; None: runs/MODEL-YYYYmmdd-HHMMSS
     log_every: int = 10                 # stats.jsonl / TensorBoard scalars
     sample_every: int = 500             # sample grid PNG from fixed latents
     ckpt_every: int = 500               # training state + export
-    eval_every: int = 0                 # FID/KID vs the training pictures every N steps, best export in RUN/best; 0 = off
+    eval_every: int = 0                 # FID/KID vs the training pictures every N steps (best: RUN/best); 0 = off
     eval_n: int = 500                   # pictures sampled (and real pictures used) per evaluation
     keep: int = 3                       # training states kept
     note: str = ""                      # free text kept in config.yaml (e.g. how the data were made)
@@ -106,8 +106,22 @@ class TrainConfig:
 
 # Options that change the networks, the pictures or their order: a resumed run must keep them
 # (a saved data position restored into other pictures, or another order, would silently train differently).
-ARCHITECTURE_FIELDS = ("source", "size", "fit", "model", "latent_dim", "width", "loss", "spectral_norm", "batch",
-                       "domain_a", "domain_b", "res_blocks", "encoder", "crop")
+ARCHITECTURE_FIELDS = (
+    "source",
+    "size",
+    "fit",
+    "model",
+    "latent_dim",
+    "width",
+    "loss",
+    "spectral_norm",
+    "batch",
+    "domain_a",
+    "domain_b",
+    "res_blocks",
+    "encoder",
+    "crop",
+)
 DATA_FIELDS = ("seed", "n_builtin", "background", "max_pixels")
 KEEP_ON_RESUME = ARCHITECTURE_FIELDS + DATA_FIELDS
 DEFAULT_SOURCE = "builtin:shapes"  # TrainConfig.source when the user named none
@@ -118,14 +132,20 @@ def check_sources(cfg: TrainConfig, domains: int) -> None:
     two = (cfg.domain_a, cfg.domain_b)
     if domains == 2:
         if not all(two):
-            raise ArtforgeError(f"--model {cfg.model} learns from two sets of pictures: pass both "
-                                "--domain-a FOLDER and --domain-b FOLDER (builtin:shapes / builtin:glyphs work too)")
+            raise ArtforgeError(
+                f"--model {cfg.model} learns from two sets of pictures: pass both "
+                "--domain-a FOLDER and --domain-b FOLDER (builtin:shapes / builtin:glyphs work too)"
+            )
         if cfg.source not in ("", DEFAULT_SOURCE):
-            raise ArtforgeError(f"--model {cfg.model} trains on --domain-a and --domain-b, not on {cfg.source}; "
-                                "leave out the positional SOURCE")
+            raise ArtforgeError(
+                f"--model {cfg.model} trains on --domain-a and --domain-b, not on {cfg.source}; "
+                "leave out the positional SOURCE"
+            )
     elif any(two):
-        raise ArtforgeError(f"--domain-a/--domain-b are for two-domain models (--model cyclegan); "
-                            f"--model {cfg.model} trains on one SOURCE: artforge train FOLDER")
+        raise ArtforgeError(
+            f"--domain-a/--domain-b are for two-domain models (--model cyclegan); "
+            f"--model {cfg.model} trains on one SOURCE: artforge train FOLDER"
+        )
 
 
 def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
@@ -231,10 +251,24 @@ def method_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 
     method = get_family(cfg.model).method
     if method == "cyclegan":
-        return {"loss": cfg.loss, "cycle_weight": cfg.cycle_weight, "identity": cfg.identity,
-                "pool_size": cfg.pool_size}
+        return {
+            "loss": cfg.loss,
+            "cycle_weight": cfg.cycle_weight,
+            "identity": cfg.identity,
+            "pool_size": cfg.pool_size,
+        }
     if method == "adain":
-        return {"encoder": cfg.encoder, "crop": cfg.crop, "style_weight": cfg.style_weight,
-                "identity_weight": cfg.identity_weight}
-    return {"loss": cfg.loss, "n_critic": cfg.n_critic, "gp_weight": cfg.gp_weight, "r1_gamma": cfg.r1_gamma,
-            "diffaugment": cfg.diffaugment, "beta": cfg.beta}
+        return {
+            "encoder": cfg.encoder,
+            "crop": cfg.crop,
+            "style_weight": cfg.style_weight,
+            "identity_weight": cfg.identity_weight,
+        }
+    return {
+        "loss": cfg.loss,
+        "n_critic": cfg.n_critic,
+        "gp_weight": cfg.gp_weight,
+        "r1_gamma": cfg.r1_gamma,
+        "diffaugment": cfg.diffaugment,
+        "beta": cfg.beta,
+    }

@@ -91,7 +91,7 @@ def average_gradients(info: DistInfo, modules: list[nn.Module]) -> None:
     flat /= info.world
     offset = 0
     for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
 
 
@@ -170,8 +170,13 @@ class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"expected at least 2-D input, got {x.dim()}-D")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        active = self.training and self.synced and dist.is_available() and dist.is_initialized() \
+        active = (
+            self.training
+            and self.synced
+            and dist.is_available()
+            and dist.is_initialized()
             and dist.get_world_size() > 1
+        )
         if not active:
             return super().forward(x)
         c = x.size(1)
@@ -179,14 +184,15 @@ class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         dims = [0] + list(range(2, x.dim()))
         # One all-reduce of (count, Σd, Σd²) with d = x − K.  The shift K (the running mean, equal on
         # every rank) keeps E[d²] − E[d]² from cancelling catastrophically when |mean| ≫ std.
-        shift = (self.running_mean.detach().float().clone() if self.track_running_stats
-                 else torch.zeros(c, device=x.device))
+        shift = (
+            self.running_mean.detach().float().clone() if self.track_running_stats else torch.zeros(c, device=x.device)
+        )
         d = x.float() - shift.view(shape)
         count = torch.full((1,), x.numel() / c, device=x.device, dtype=torch.float32)
         total = _GlobalBatchStats.apply(torch.cat([count, d.sum(dims), (d * d).sum(dims)]))
         n = total[0]
-        mean_d = total[1:1 + c] / n
-        var = (total[1 + c:] / n - mean_d * mean_d).clamp_min(0)
+        mean_d = total[1 : 1 + c] / n
+        var = (total[1 + c :] / n - mean_d * mean_d).clamp_min(0)
         self._update_running_stats((mean_d + shift).detach(), var.detach(), n.detach())
         y = (d - mean_d.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
         if self.affine:
@@ -207,8 +213,14 @@ class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
 def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
     """Replace every ``nn.BatchNorm1d/2d/3d`` in ``module`` by :class:`SyncBatchNorm`, keeping its state."""
     if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, SyncBatchNorm):
-        sync = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,
-                             module.track_running_stats, device=_device_of(module))
+        sync = SyncBatchNorm(
+            module.num_features,
+            module.eps,
+            module.momentum,
+            module.affine,
+            module.track_running_stats,
+            device=_device_of(module),
+        )
         sync.load_state_dict(module.state_dict())
         sync.train(module.training)
         return sync

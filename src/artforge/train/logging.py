@@ -14,8 +14,9 @@ from artforge.fileio import atomic_write_bytes
 
 
 class RunLogger:
-    def __init__(self, run_dir: Path, total_steps: int, start_step: int, tensorboard: bool, progress: bool,
-                 images_per_step: int):
+    def __init__(
+        self, run_dir: Path, total_steps: int, start_step: int, tensorboard: bool, progress: bool, images_per_step: int
+    ):
         self.run_dir = Path(run_dir)
         self.stats_path = self.run_dir / "stats.jsonl"
         self._truncate_stats(start_step)
@@ -25,8 +26,9 @@ class RunLogger:
             from torch.utils.tensorboard import SummaryWriter  # import is slow; only when asked
 
             self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=start_step + 1)
-        self.bar = tqdm(total=total_steps, initial=start_step, disable=not progress, unit="step", dynamic_ncols=True,
-                        smoothing=0.1)
+        self.bar = tqdm(
+            total=total_steps, initial=start_step, disable=not progress, unit="step", dynamic_ncols=True, smoothing=0.1
+        )
         self._last_time, self._last_step = time.perf_counter(), start_step
 
     def _truncate_stats(self, start_step: int) -> None:
@@ -47,23 +49,33 @@ class RunLogger:
         self.bar.update(1)
         if self.bar.disable:
             return
-        self.bar.set_postfix({k.split("/")[0][0] + ":" + k.split("/")[-1]: f"{v:.3f}" for k, v in losses.items()
-                              if k.endswith("/loss")}, refresh=False)
+        self.bar.set_postfix(
+            {k.split("/")[0][0] + ":" + k.split("/")[-1]: f"{v:.3f}" for k, v in losses.items() if k.endswith("/loss")},
+            refresh=False,
+        )
 
     def log(self, step: int, losses: dict[str, float]) -> dict:
         now = time.perf_counter()
         rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
         self._last_time, self._last_step = now, step
-        row = {"step": step, "time": time.time(), "steps_per_s": rate, "images_per_s": rate * self.images_per_step,
-               **losses}
+        row = {
+            "step": step,
+            "time": time.time(),
+            "steps_per_s": rate,
+            "images_per_s": rate * self.images_per_step,
+            **losses,
+        }
         with self.stats_path.open("a") as f:
             f.write(json.dumps(row) + "\n")
         if self.writer is not None:
             for key, value in row.items():
                 if key not in ("step", "time"):
                     self.writer.add_scalar(key, value, step)
-        self.bar.set_postfix_str(f"{row['images_per_s']:.0f} img/s " + " ".join(
-            f"{k}={v:.3f}" for k, v in losses.items() if k.endswith("/loss")), refresh=True)
+        self.bar.set_postfix_str(
+            f"{row['images_per_s']:.0f} img/s "
+            + " ".join(f"{k}={v:.3f}" for k, v in losses.items() if k.endswith("/loss")),
+            refresh=True,
+        )
         return row
 
     def metrics(self, step: int, figures: dict[str, float]) -> dict:

@@ -29,7 +29,7 @@ from artforge.errors import ArtforgeError, CheckpointError, TrainingDiverged
 from artforge.methods import Method, create_method, method_class
 from artforge.models import get_family
 from artforge.models.registry import create_model
-from artforge.pictures import make_grid, save_png
+from artforge.pictures import make_grid, save_png, to_unit
 from artforge.randomness import SampleNoise
 from artforge.train import checkpoint, distributed
 from artforge.train.config import KEEP_ON_RESUME, TrainConfig, check_sources, method_kwargs, model_kwargs, resolve
@@ -61,7 +61,7 @@ class BatchStream:
             if self._order is None:
                 self.sampler.set_epoch(self.epoch)
                 self._order = list(iter(self.sampler))
-            take = self._order[self.offset:self.offset + self.batch - len(out)]
+            take = self._order[self.offset : self.offset + self.batch - len(out)]
             out += take
             self.offset += len(take)
             if self.offset >= len(self._order):
@@ -130,8 +130,9 @@ class EMA:
 
 
 @torch.no_grad()
-def refresh_batchnorm(net: nn.Module, method: Method, generator: torch.Generator, batches: int = 8,
-                      batch: int = 64) -> None:
+def refresh_batchnorm(
+    net: nn.Module, method: Method, generator: torch.Generator, batches: int = 8, batch: int = 64
+) -> None:
     """Re-estimate batch-norm statistics for the (EMA) weights actually sampled.
 
     An EMA generator's weights never produced the running statistics it carries
@@ -238,23 +239,33 @@ class Trainer:
         self.method = create_method(family.method, nets, **method_kwargs(cfg))
         # One noise stream for the global batch, reseeded every step (artforge.randomness).
         self.method.noise = SampleNoise(torch.Generator(), self.dist.rank, self.dist.world)
-        self.export_config = {"model": cfg.model, "model_kwargs": model_kwargs(cfg), "method": family.method,
-                              "method_kwargs": method_kwargs(cfg), "image_size": cfg.size, "source": cfg.source,
-                              "train_config": dataclasses.asdict(cfg)}  # how it was made, kept with the weights
+        self.export_config = {
+            "model": cfg.model,
+            "model_kwargs": model_kwargs(cfg),
+            "method": family.method,
+            "method_kwargs": method_kwargs(cfg),
+            "image_size": cfg.size,
+            "source": cfg.source,
+            "train_config": dataclasses.asdict(cfg),
+        }  # how it was made, kept with the weights
         if self.two_domain:
             self.export_config["domains"] = [cfg.domain_a, cfg.domain_b]
         self.optimizers = {name: self._adam(name, nets_) for name, nets_ in self.method.trainable().items()}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema_kimg, cfg.ema_rampup)
         per_rank = cfg.batch // self.dist.world
-        self.stream = (PairedStream(len(self.data.a), len(self.data.b), per_rank, self.dist, cfg.seed)
-                       if self.two_domain else BatchStream(len(self.data.images), per_rank, self.dist, cfg.seed))
+        self.stream = (
+            PairedStream(len(self.data.a), len(self.data.b), per_rank, self.dist, cfg.seed)
+            if self.two_domain
+            else BatchStream(len(self.data.images), per_rank, self.dist, cfg.seed)
+        )
         self.step = 0
         self._sampler, self._sampler_step = None, -1  # EMA sampler, refreshed once per step (see _sampling_method)
         self.best = {"metric": None, "value": math.inf, "step": None}  # the export kept in RUN/best
         # Own generator, not the global one: choosing the grid's inputs must not move the training RNG.
-        self.preview_inputs = self.method.preview_inputs(SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed),
-                                                         self.data)
+        self.preview_inputs = self.method.preview_inputs(
+            SAMPLE_GRID, torch.Generator().manual_seed(cfg.seed), self.data
+        )
         if cfg.compile:
             for net in nets.values():
                 net.compile()
@@ -263,10 +274,15 @@ class Trainer:
         # One process per machine (local rank 0) decodes the pictures into the shared on-disk cache;
         # the machine's other processes then map that same file, so the page cache holds the pictures
         # once per machine instead of once per process (see artforge.data.images).
-        options = dict(fit=cfg.fit, background=parse_color(cfg.background), max_pixels=cfg.max_pixels,
-                       n_builtin=cfg.n_builtin, seed=cfg.seed, progress=cfg.progress and self.dist.is_main,
-                       warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main
-                       else (lambda msg: None))
+        options = dict(
+            fit=cfg.fit,
+            background=parse_color(cfg.background),
+            max_pixels=cfg.max_pixels,
+            n_builtin=cfg.n_builtin,
+            seed=cfg.seed,
+            progress=cfg.progress and self.dist.is_main,
+            warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main else (lambda msg: None),
+        )
         first = self.dist.local_rank == 0
         data = self._open_data(cfg, options) if first else None
         distributed.barrier(self.dist)
@@ -310,8 +326,9 @@ class Trainer:
         self._warn_if_data_changed(state.get("data"))
         self.stream.load_state_dict(state["stream"])
         self.step = int(state["step"])
-        self.best = dict(state.get("best") or {"metric": "fid", "value": float(state.get("best_fid", math.inf)),
-                                                 "step": None})  # "best_fid": states of artforge 0.1
+        self.best = dict(
+            state.get("best") or {"metric": "fid", "value": float(state.get("best_fid", math.inf)), "step": None}
+        )  # "best_fid": states of artforge 0.1
         rngs = state["rng"]
         if len(rngs) == self.dist.world:
             _set_rng_state(rngs[self.dist.rank], self.device)
@@ -334,9 +351,11 @@ class Trainer:
             return
         before, after = "+".join(f"{n:,}" for n in saved["count"]), "+".join(f"{n:,}" for n in now["count"])
         change = f"{before} → {after} pictures" if before != after else "the same number of pictures, other files"
-        print(f"warning: the training pictures changed since this run started ({change}); training continues on "
-              "the pictures there now, so the data order is not the one an uninterrupted run would have had",
-              file=sys.stderr)
+        print(
+            f"warning: the training pictures changed since this run started ({change}); training continues on "
+            "the pictures there now, so the data order is not the one an uninterrupted run would have had",
+            file=sys.stderr,
+        )
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> Path:
@@ -345,12 +364,16 @@ class Trainer:
             if self.resume:
                 self._restore()
             elif checkpoint.list_states(self.run_dir):
-                raise ArtforgeError(f"{self.run_dir} already holds a run; resume it with --resume {self.run_dir}, "
-                                    "or choose another --out")
+                raise ArtforgeError(
+                    f"{self.run_dir} already holds a run; resume it with --resume {self.run_dir}, "
+                    "or choose another --out"
+                )
             self._prepare_run_dir()
             if self.dist.is_main:
-                print(self.data.summary() + (f", list in {self.run_dir / 'skipped.txt'}" if self.data.skipped else ""),
-                      file=sys.stderr)
+                print(
+                    self.data.summary() + (f", list in {self.run_dir / 'skipped.txt'}" if self.data.skipped else ""),
+                    file=sys.stderr,
+                )
             self._loop()
         finally:
             distributed.shutdown(self.dist)
@@ -358,8 +381,18 @@ class Trainer:
 
     def _loop(self) -> None:
         cfg, main = self.cfg, self.dist.is_main
-        logger = RunLogger(self.run_dir, cfg.steps, self.step, cfg.tensorboard and main, cfg.progress and main,
-                           images_per_step=cfg.batch) if main else None
+        logger = (
+            RunLogger(
+                self.run_dir,
+                cfg.steps,
+                self.step,
+                cfg.tensorboard and main,
+                cfg.progress and main,
+                images_per_step=cfg.batch,
+            )
+            if main
+            else None
+        )
         totals: dict[str, float] = {}  # losses summed since the last stats row
         counted = 0
         try:
@@ -407,7 +440,7 @@ class Trainer:
         return self._to_device(self.data.images[self.stream.next()])
 
     def _to_device(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = pixels.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        x = to_unit(pixels.to(self.device, non_blocking=True))
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def _lr_scale(self) -> float:
@@ -452,12 +485,19 @@ class Trainer:
     def _diverged(self, bad: dict[str, float]) -> None:
         """Stop every rank with the same message, naming the losses and the ranks that went non-finite."""
         reports = distributed.gather_objects(self.dist, bad)
-        where = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) + (f" (rank {rank})" if self.dist.enabled else "")
-                          for rank, r in enumerate(reports) if r)
+        where = "; ".join(
+            ", ".join(f"{k}={v}" for k, v in r.items()) + (f" (rank {rank})" if self.dist.enabled else "")
+            for rank, r in enumerate(reports)
+            if r
+        )
         states = checkpoint.list_states(self.run_dir)
-        kept = f"the last good checkpoint (step {states[-1][0]}) is intact" if states else "no checkpoint was written yet"
-        raise TrainingDiverged(f"training diverged at step {self.step}: {where}; {kept}. "
-                               "Try a lower --lr, --precision fp32, --spectral-norm or --loss wgan-gp.")
+        kept = (
+            f"the last good checkpoint (step {states[-1][0]}) is intact" if states else "no checkpoint was written yet"
+        )
+        raise TrainingDiverged(
+            f"training diverged at step {self.step}: {where}; {kept}. "
+            "Try a lower --lr, --precision fp32, --spectral-norm or --loss wgan-gp."
+        )
 
     # ------------------------------------------------------------------ outputs
     def _sampling_method(self) -> Method:
@@ -478,8 +518,11 @@ class Trainer:
             return
         sampler = self._sampling_method()
         grid = make_grid(sampler.preview(self.preview_inputs), ncol=sampler.preview_columns)
-        save_png(grid, self.run_dir / "samples" / f"step-{self.step:08d}.png",
-                 {"step": self.step, "model": self.cfg.model, "seed": self.cfg.seed})
+        save_png(
+            grid,
+            self.run_dir / "samples" / f"step-{self.step:08d}.png",
+            {"step": self.step, "model": self.cfg.model, "seed": self.cfg.seed},
+        )
         logger.image("samples", grid, self.step)
 
     def _evaluate(self, logger: RunLogger | None) -> None:
@@ -498,22 +541,28 @@ class Trainer:
         # Own generators, never the global RNG: evaluating must not change the training trajectory.
         fake = sampler.sample(n, generator=torch.Generator().manual_seed(self.cfg.seed + 2))
         real_idx = torch.randperm(len(self.data.images), generator=torch.Generator().manual_seed(self.cfg.seed))[:n]
-        result = measure_against_real(fake, self.data.images[real_idx], metrics=("fid", "kid"),
-                                      kid_subset=min(1000, n // 2))
+        result = measure_against_real(
+            fake, self.data.images[real_idx], metrics=("fid", "kid"), kid_subset=min(1000, n // 2)
+        )
         metric = selection_metric(n, result["features"]["dim"])
         if self.best["metric"] != metric:  # first evaluation, or --eval-n changed on resume: FID and KID don't compare
             if self.best["metric"] is not None:
                 logger.write(f"best export now chosen by {metric} (was {self.best['metric']})")
             self.best = {"metric": metric, "value": math.inf, "step": None}
-            logger.write(f"evaluation: {n} samples vs {n} training pictures, features: "
-                         f"{describe_features(result['features'])}; best export by {metric}"
-                         + (f" (N = {n} is not above the feature dimension)" if metric == "kid" else ""))
+            logger.write(
+                f"evaluation: {n} samples vs {n} training pictures, features: "
+                f"{describe_features(result['features'])}; best export by {metric}"
+                + (f" (N = {n} is not above the feature dimension)" if metric == "kid" else "")
+            )
         figures = {"eval/fid": result["fid"], "eval/kid": result["kid"], "eval/kid_std": result["kid_std"]}
         if result[metric] < self.best["value"]:
             self.best = {"metric": metric, "value": result[metric], "step": self.step}
-            self.method.save_export(self.run_dir / "best", sampler.nets, self.export_config,
-                                    metadata={"step": self.step, metric: result[metric],
-                                              "features": describe_features(result["features"])})
+            self.method.save_export(
+                self.run_dir / "best",
+                sampler.nets,
+                self.export_config,
+                metadata={"step": self.step, metric: result[metric], "features": describe_features(result["features"])},
+            )
         figures[f"eval/best_{metric}"] = self.best["value"]
         logger.metrics(self.step, figures)
 
@@ -550,8 +599,10 @@ def config_for_resume(run_dir: Path, overrides: dict) -> TrainConfig:
     clash = [k for k in KEEP_ON_RESUME if k in overrides and overrides[k] != getattr(saved, k)]
     if clash:
         flags = ", ".join(f"--{k.replace('_', '-')} (the run has {getattr(saved, k)!r})" for k in clash)
-        raise ArtforgeError(f"cannot change {flags} when resuming {run_dir}: it fixes the networks, the pictures or "
-                            "their order; leave it out, or start a new run with another --out")
+        raise ArtforgeError(
+            f"cannot change {flags} when resuming {run_dir}: it fixes the networks, the pictures or "
+            "their order; leave it out, or start a new run with another --out"
+        )
     return dataclasses.replace(saved, **{k: v for k, v in overrides.items() if k != "out"}, out=str(run_dir))
 
 
