@@ -118,37 +118,10 @@ def build_folder(folder: Path, n: int, jobs: int) -> None:
 def torchrun(src: Path, ranks: int, folder: Path, cache: Path, steps: int) -> dict:
     """One ``artforge train`` under torchrun with ``src`` first on the path; every rank's probe report."""
     with tempfile.TemporaryDirectory(prefix="artforge-data-scale-run-") as out:
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc-per-node",
-            str(ranks),
-            str(PROBE),
-            "train",
-            str(folder),
-            "--size",
-            str(SIZE),
-            "--steps",
-            str(steps),
-            "--model",
-            "dcgan",
-            "--width",
-            "8",
-            "--batch",
-            "8",
-            "--precision",
-            "fp32",
-            "--no-tensorboard",
-            "--no-progress",
-            "--sample-every",
-            "100000",
-            "--ckpt-every",
-            "100000",
-            "--out",
-            str(Path(out) / "run"),
-        ]
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
+        flags = f"--size {SIZE} --steps {steps} --model dcgan --width 8 --batch 8 --precision fp32 --no-tensorboard"
+        flags += " --no-progress --sample-every 100000 --ckpt-every 100000"
+        command = [*launcher, str(PROBE), "train", str(folder), *flags.split(), "--out", str(Path(out) / "run")]
         env = {**os.environ, "PYTHONPATH": str(src), "ARTFORGE_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
         start = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)

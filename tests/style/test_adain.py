@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _photo(name: str, size: int) -> torch.Tensor:
     image = Image.fromarray(getattr(skimage_data, name)()).convert("RGB").resize((size, size), Image.LANCZOS)
-    return to_unit(torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None])
+    return to_unit(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None])
 
 
 def _stripes(size: int, a=(1.0, -0.8, -0.8), b=(-0.8, -0.6, 1.0)) -> torch.Tensor:

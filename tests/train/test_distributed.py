@@ -8,7 +8,6 @@
 """
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import torch
 
 from artforge.train import TrainConfig, train
 from artforge.train.checkpoint import load_latest_state
+from tests.conftest import subprocess_env
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 TINY = dict(
@@ -43,13 +43,7 @@ TINY = dict(
 def _torchrun(tmp_path: Path, config: dict, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess:
     cfg_file = tmp_path / "config.json"
     cfg_file.write_text(json.dumps(config))
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {
-        **os.environ,
-        "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "ARTFORGE_CACHE": str(tmp_path / "cache"),
-        "OMP_NUM_THREADS": "1",
-    }
+    env = subprocess_env(tmp_path)
     cmd = [
         sys.executable,
         "-m",

@@ -1,6 +1,5 @@
 """Real processes: kill -9, Ctrl-C / SIGTERM, and a 2-process torchrun on CPU (gloo)."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,46 +10,19 @@ import pytest
 import torch
 
 from artforge.train.checkpoint import list_states, load_latest_state, save_state
+from tests.conftest import subprocess_env
 
-TINY_FLAGS = [
-    "--n-builtin",
-    "24",
-    "--model",
-    "dcgan",
-    "--size",
-    "16",
-    "--width",
-    "8",
-    "--latent-dim",
-    "8",
-    "--batch",
-    "8",
-    "--precision",
-    "fp32",
-    "--no-tensorboard",
-    "--no-progress",
-    "--log-every",
-    "5",
-    "--sample-every",
-    "1000",
-]
-
-
-def _env(tmp_path):
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    return {
-        **os.environ,
-        "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "ARTFORGE_CACHE": str(tmp_path / "cache"),
-        "OMP_NUM_THREADS": "1",
-    }
+TINY_FLAGS = (
+    "--n-builtin 24 --model dcgan --size 16 --width 8 --latent-dim 8 --batch 8 --precision fp32 --no-tensorboard "
+    "--no-progress --log-every 5 --sample-every 1000"
+).split()
 
 
 def _start(tmp_path, *args):
     return subprocess.Popen(
         [sys.executable, "-m", "artforge", "train", *args],
         cwd=tmp_path,
-        env=_env(tmp_path),
+        env=subprocess_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -83,7 +55,7 @@ def test_kill_9_then_resume_latest_continues_from_the_last_saved_step(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "artforge", "train", "--resume", "latest", "--steps", str(target)],
         cwd=tmp_path,
-        env=_env(tmp_path),
+        env=subprocess_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
@@ -135,7 +107,7 @@ def test_torchrun_two_processes_on_cpu_write_one_run(tmp_path):
         "--ckpt-every",
         "2",
     ]
-    done = subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(tmp_path), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1
