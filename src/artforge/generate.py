@@ -20,7 +20,7 @@ from artforge import __version__
 from artforge.errors import ArtforgeError, CheckpointError
 from artforge.fileio import atomic_write, atomic_write_bytes
 from artforge.methods import Method, create_method
-from artforge.models import load_export
+from artforge.models import load_export, read_export_config
 from artforge.pictures import make_grid, save_png, to_uint8
 
 DEFAULT_MODEL = Path(__file__).parent / "assets" / "default-model"
@@ -45,6 +45,11 @@ def find_export(path: str | Path) -> Path:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> Method:
     """Load an export for sampling (eval mode, EMA weights)."""
     export = find_export(path)
+    if read_export_config(export).get("model") == "adain-decoder":  # artforge.style.adain's export
+        raise CheckpointError(
+            f"{path} is a fast-style (AdaIN) decoder, not a generator; use it with "
+            f"artforge style PHOTO STYLE --fast --adain {path} -o out.png"
+        )
     nets, config = load_export(export, device=device)
     method = create_method(config["method"], nets, **config.get("method_kwargs", {}))
     method.source_path = str(export)

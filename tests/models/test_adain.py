@@ -51,3 +51,29 @@ def test_adain_trains_through_artforge_train_and_its_export_stylises(tmp_path):
     out = stylize_fast(load_adain(run), torch.zeros(1, 3, 24, 40), [torch.ones(1, 3, 16, 16)])
     assert out.shape == (1, 3, 24, 40) and torch.isfinite(out).all()
     assert (run / "samples" / "step-00000002.png").is_file()
+
+
+def test_generate_on_an_adain_run_says_what_it_is(tmp_path):
+    from artforge.errors import CheckpointError
+    from artforge.generate import load_model
+
+    run = train(
+        TrainConfig(
+            model="adain",
+            domain_a="builtin:shapes",
+            domain_b="builtin:paintings",
+            n_builtin=4,
+            size=32,
+            crop=16,
+            width=4,
+            batch=2,
+            steps=1,
+            precision="fp32",
+            device="cpu",
+            tensorboard=False,
+            progress=False,
+            out=str(tmp_path / "run"),
+        )
+    )
+    with pytest.raises(CheckpointError, match="fast-style .AdaIN. decoder.*--fast --adain"):
+        load_model(run)

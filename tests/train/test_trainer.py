@@ -258,3 +258,16 @@ def test_resume_rewrites_stats_atomically(tmp_path, monkeypatch):
     train(config_for_resume(run, {"steps": 6}), resume=run)
     assert replaced == [run / "stats.jsonl"]
     assert [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()] == [2, 4, 6]
+
+
+def test_a_size_the_model_cannot_build_is_one_line_before_any_picture_is_decoded(tmp_path, capsys, monkeypatch):
+    import artforge.train.trainer as trainer_module
+    from artforge.cli import main
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("pictures were decoded before the flags were checked")
+
+    monkeypatch.setattr(trainer_module, "open_source", no_decoding)
+    assert main(["train", "builtin:shapes", "--size", "48", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "power-of-two image size" in err[0] and "48" in err[0]

@@ -74,7 +74,10 @@ def create_model(name: str, parts: tuple[str, ...] | None = None, **kwargs) -> d
     """
     family = get_family(name)
     wanted = parts or tuple(family.parts)
-    return {part: family.parts[part](**kwargs) for part in wanted}
+    try:
+        return {part: family.parts[part](**kwargs) for part in wanted}
+    except ValueError as exc:  # builders reject sizes/widths they cannot build: the user's flags, not a bug
+        raise ArtforgeError(f"--model {name}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- export

@@ -221,7 +221,10 @@ class Trainer:
         family = get_family(cfg.model)
         self.two_domain = method_class(family.method).domains == 2
         check_sources(cfg, 2 if self.two_domain else 1)
-        resolve(cfg, family.method, n_images=0)  # a bad flag fails now, not after decoding the pictures
+        # A bad flag fails now, not after decoding the pictures: resolve, and build the networks on the
+        # meta device (shapes only, no memory) so that e.g. a size the model cannot make is said at once.
+        with torch.device("meta"):
+            create_model(cfg.model, **model_kwargs(resolve(cfg, family.method, n_images=0)))
         self.data = self._load_data(cfg)
         self.cfg = cfg = resolve(cfg, family.method, len(self.data))
         if cfg.batch % self.dist.world:
