@@ -81,6 +81,19 @@ def _assert_same_weights(a: dict, b: dict) -> None:
         ("gan-r1", "dcgan", {"r1_gamma": 1.0}),  # SN critic, BN generator, DiffAugment (auto)
         ("gan-gp", "dcgan", {"loss": "wgan-gp", "n_critic": 2}),  # gradient penalty's random mixes
         ("vae", "vae", {}),  # reparameterisation noise
+        # random crops and flips of content and style pictures; a frozen encoder
+        (
+            "adain",
+            "adain",
+            {
+                "source": "",
+                "domain_a": "builtin:shapes",
+                "domain_b": "builtin:paintings",
+                "size": 32,
+                "crop": 16,
+                "width": 4,
+            },
+        ),
     ],
 )
 def test_two_processes_of_four_train_like_one_process_of_eight(tmp_path, name, model, extra):

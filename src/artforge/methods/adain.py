@@ -11,8 +11,9 @@ pictures — encodes both with the frozen encoder, and trains the decoder with
 
 Departures from the paper, each measured (bench/adain_quality.py): every loss term is divided by
 its target's mean square, so one λ means the same for every encoder (VGG-19, random VGG and
-EfficientNet activations differ by orders of magnitude); an optional pixel identity loss (Park &
-Lee 2019) lets short CPU trainings keep the content's structure.
+EfficientNet activations differ by orders of magnitude) — per picture, so the loss is a mean over
+pictures and data-parallel training is exact; an optional pixel identity loss (Park & Lee 2019) lets
+short CPU trainings keep the content's structure.
 
 Example::
 
@@ -134,10 +135,9 @@ def adain_loss(
         fs = model.encode(style, taps)
         t = adain(fc, *channel_stats(fs[tap]))
     fg = model.encode(model.decode(t), taps, grad=True)
-    losses = {
-        "content": F.mse_loss(fg[tap], t) / _energy(t),
-        "style": sum(_stats_loss(fg[name], fs[name]) for name in style_taps) / len(style_taps),
-    }
+    content_loss = _per_picture_mse(fg[tap], t) / _energy(t)
+    style_loss = sum(_stats_loss(fg[name], fs[name]) for name in style_taps) / len(style_taps)
+    losses = {"content": content_loss.mean(), "style": style_loss.mean()}
     losses["loss"] = losses["content"] + style_weight * losses["style"]
     if identity_weight:
         losses["identity"] = F.mse_loss(model.decode(fc), content.float())
@@ -145,15 +145,20 @@ def adain_loss(
     return losses
 
 
+def _per_picture_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).pow(2).flatten(1).mean(1)
+
+
 def _energy(features: torch.Tensor) -> torch.Tensor:
     # Departure from the paper: every term is divided by its target's mean square (a constant), so one λ
-    # means the same for VGG-19 (activations ~1), random VGG (~1e-2) and EfficientNet (~1e2).
-    return features.detach().pow(2).mean().clamp_min(1e-12)
+    # means the same for VGG-19 (activations ~1), random VGG (~1e-2) and EfficientNet (~1e2).  Per picture,
+    # so the loss is a mean over pictures and W processes × B/W train exactly like one process × B.
+    return features.detach().pow(2).flatten(1).mean(1).clamp_min(1e-12)
 
 
 def _stats_loss(output: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-    """||μ(out) − μ(s)||² + ||σ(out) − σ(s)||² at one tap (eq. 13), relative to the style's energy."""
+    """||μ(out) − μ(s)||² + ||σ(out) − σ(s)||² at one tap (eq. 13) per picture, relative to the style's energy."""
     from artforge.style.adain import EPS, channel_stats
 
     (mo, so), (ms, ss) = channel_stats(output, EPS), channel_stats(style, EPS)
-    return (F.mse_loss(mo, ms) + F.mse_loss(so, ss)) / _energy(style)
+    return (_per_picture_mse(mo, ms) + _per_picture_mse(so, ss)) / _energy(style)
