@@ -45,8 +45,11 @@ def new_temp_file(path: Path, suffix: str = ".tmp") -> Path:
 
 
 def fsync_file(path: str | Path) -> None:
-    """Flush ``path``'s contents to the disk (whatever wrote it may have closed it without fsync)."""
-    with open(path, "rb") as f:
+    """Flush ``path``'s contents to the disk (whatever wrote it may have closed it without fsync).
+
+    Opened for writing: Windows flushes only a handle that may write (POSIX does not mind).
+    """
+    with open(path, "r+b") as f:
         os.fsync(f.fileno())
 
 

@@ -271,3 +271,26 @@ def test_a_size_the_model_cannot_build_is_one_line_before_any_picture_is_decoded
     assert main(["train", "builtin:shapes", "--size", "48", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "power-of-two image size" in err[0] and "48" in err[0]
+
+
+@pytest.mark.parametrize("n", [24, 25, 7])
+def test_ranks_together_see_exactly_what_one_process_sees(n):
+    """No padding, no dropping: W ranks' rows r::W of each global batch are one process's batch (any n)."""
+    one = BatchStream(n, 8, DistInfo(), seed=5)
+    ranks = [BatchStream(n, 4, DistInfo(rank=r, world=2), seed=5) for r in range(2)]
+    for _ in range(7):  # several epoch wraps
+        expected = one.next()
+        parts = [r.next() for r in ranks]
+        assert parts[0] == expected[0::2] and parts[1] == expected[1::2]
+
+
+def test_a_stream_resumes_on_another_number_of_processes():
+    one = BatchStream(25, 8, DistInfo(), seed=1)
+    for _ in range(4):
+        one.next()
+    two = [BatchStream(25, 4, DistInfo(rank=r, world=2), seed=1) for r in range(2)]
+    for stream in two:
+        stream.load_state_dict(one.state_dict())
+    for _ in range(5):
+        expected = one.next()
+        assert [s.next() for s in two] == [expected[0::2], expected[1::2]]

@@ -338,13 +338,26 @@ def _decode_folder(
     target, in_cache = _pixels_file(cache, math.prod(shape), warn)
     try:
         outcomes, pixels = _decode_into(target, shape, candidates, job, workers, progress, root)
+        kept = (sum(reason is None for _, reason in outcomes), *shape[1:])
+        # The file is renamed into the cache *before* it is mapped (Windows cannot rename or delete a
+        # mapped file); a scratch file is mapped, or read where it could not be deleted once mapped.
+        published = in_cache and cache.publish_pixels(target, warn)
+        if published:
+            pixels = _map_copy_on_write(cache.pixels, kept)
+        elif pixels is None:
+            pixels = _map_copy_on_write(target, kept) if os.name != "nt" else _read_pixels(target, kept)
         found = _assemble(candidates, outcomes, pixels, sidecars, scan_skipped)
-        if in_cache:
-            cache.commit(target, found, root, warn)
+        if published:
+            cache.write_meta(found, root, warn)
     finally:
-        if target is not None:  # committed: renamed already; otherwise the mapping alone keeps the pixels
+        if target is not None:  # published: renamed already; otherwise the mapping alone keeps the pixels
             target.unlink(missing_ok=True)
     return found
+
+
+def _read_pixels(path: Path, shape: tuple) -> np.ndarray:
+    """The pixels of ``path`` in memory (where a mapped file could not be deleted afterwards)."""
+    return np.fromfile(path, dtype=np.uint8, count=math.prod(shape)).reshape(shape)
 
 
 def _pixels_file(cache: _Cache | None, nbytes: int, warn) -> tuple[Path | None, bool]:
@@ -399,11 +412,11 @@ def _reserve(fd: int, nbytes: int) -> None:
 
 def _decode_into(
     target: Path | None, shape: tuple, candidates: list[Path], job: _DecodeJob, workers: int, progress: bool, root: Path
-) -> tuple[list[Outcome], np.ndarray]:
-    """Decode into ``target`` (or memory when None); return the outcomes and the good rows, gaps closed.
+) -> tuple[list[Outcome], np.ndarray | None]:
+    """Decode into ``target`` (or memory when None); return the outcomes and, in memory, the good rows.
 
     Rows are written at their candidate index (workers finish in any order), then the good
-    ones are moved to the front and the file is cut to their length.
+    ones are moved to the front and the file is cut to their length (and left unmapped).
     """
     rows = _open_writable(target, shape)
     outcomes = _decode_all(candidates, rows, target, job, workers, progress, root)
@@ -414,7 +427,7 @@ def _decode_into(
         return outcomes, rows[: len(good)]  # a leading slice of a C-contiguous array is contiguous: no copy
     del rows  # unmapped before the file is cut short under it
     os.truncate(target, math.prod(kept))
-    return outcomes, _map_copy_on_write(target, kept)
+    return outcomes, None
 
 
 def _open_writable(target: Path | None, shape: tuple) -> np.ndarray:
@@ -719,8 +732,19 @@ class _Cache:
             self.dir / f".{self.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.u8.tmp", nbytes
         )
 
-    def commit(self, tmp: Path, found: ImageSet, root: Path, warn) -> None:
-        """Make ``tmp`` the cached pixels, then write the JSON that vouches for them; a failure only warns."""
+    def publish_pixels(self, tmp: Path, warn) -> bool:
+        """Make the finished file ``tmp`` the cached pixels (fsync, rename, fsync the folder); a failure warns."""
+        try:
+            fsync_file(tmp)
+            os.replace(tmp, self.pixels)
+            fsync_dir(self.dir)  # the rename must be on disk before the JSON that vouches for it
+            return True
+        except OSError as e:
+            warn(f"could not write the image cache in {self.dir} ({e}); continuing without it")
+            return False
+
+    def write_meta(self, found: ImageSet, root: Path, warn) -> None:
+        """Write the JSON that vouches for the published pixels (the commit marker); a failure warns."""
         meta = {
             "name": self.name,
             "settings": self.settings,
@@ -732,9 +756,6 @@ class _Cache:
             "total_files": found.total_files,
         }
         try:
-            fsync_file(tmp)
-            os.replace(tmp, self.pixels)
-            fsync_dir(self.dir)  # the rename must be on disk before the JSON that vouches for it
             atomic_write_bytes(self.meta, json.dumps(meta).encode("utf-8", "surrogatepass"))
         except OSError as e:
             warn(f"could not write the image cache in {self.dir} ({e}); continuing without it")

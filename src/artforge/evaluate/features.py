@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from itertools import chain
 from pathlib import Path
 from typing import Iterator
@@ -86,7 +87,10 @@ def extract_features(
     batches = features_at_size(net, images, size, (layer,), batch_size)
     out = torch.cat([taps[layer].flatten(1).cpu() for taps in batches])
     if path is not None:
-        atomic_save_npy(path, out.numpy())
+        try:
+            atomic_save_npy(path, out.numpy())
+        except OSError as exc:  # a full or read-only cache folder costs the cache, never the evaluation
+            print(f"warning: could not cache features in {path.parent} ({exc})", file=sys.stderr)
     return out
 
 

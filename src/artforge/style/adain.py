@@ -437,6 +437,7 @@ def train_adain(
         train_adain("my_photos/", "builtin:paintings", "runs/adain", steps=20000, device="auto")
     """
     from artforge.train import TrainConfig, train
+    from artforge.train.checkpoint import list_states
     from artforge.train.trainer import config_for_resume
 
     out = Path(out)
@@ -463,7 +464,7 @@ def train_adain(
         progress=progress,
         out=str(out),
     )
-    if (out / "config.yaml").is_file():  # continue the run there; a changed setting that fixes it is refused
+    if list_states(out):  # continue the run there; a changed setting that fixes it is refused
         given = {k: v for k, v in dataclasses.asdict(cfg).items() if v is not None and k != "source"}
         return train(config_for_resume(out, given), resume=out)
     if (out / LEGACY_STATE_FILE).is_file():

@@ -66,6 +66,7 @@ class TrainConfig:
     channels_last: bool | None = None   # None: on for convolutional nets on CPU and CUDA
     compile: bool = False               # torch.compile the networks (for GPUs; measured slower than eager on CPU)
     sync_batchnorm: bool = True         # under torchrun: batch norm over the global batch (exact data parallelism)
+    dist_timeout: float = 120.0         # under torchrun: minutes a process waits for the others (first decode, eval)
     # -- output ----------------------------------------------------------------------------------
     out: str | None = None              # run folder; None: runs/MODEL-YYYYmmdd-HHMMSS
     log_every: int = 10                 # stats.jsonl / TensorBoard scalars

@@ -38,15 +38,21 @@ class DistInfo:
         return self.world > 1
 
 
-def init_from_env(device_type: str) -> DistInfo:
-    """Join the process group that torchrun describes in the environment (no-op when alone)."""
+def init_from_env(device_type: str, timeout_minutes: float = 120.0) -> DistInfo:
+    """Join the process group that torchrun describes in the environment (no-op when alone).
+
+    ``timeout_minutes`` bounds how long a collective waits for a process that does not arrive: long
+    enough for the waits that are legitimate (the other ranks wait while a machine's first process
+    decodes the pictures; every rank waits while rank 0 evaluates or saves), and still finite for a
+    peer that hangs.  A peer that dies is noticed at once (torchrun stops the others).
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
     if not dist.is_initialized():
         _import_modules_that_capture_the_default_group()
         backend = "nccl" if device_type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, timeout=timedelta(minutes=30))
+        dist.init_process_group(backend=backend, timeout=timedelta(minutes=timeout_minutes))
     return DistInfo(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", 0)))
 
 
@@ -137,8 +143,10 @@ class _GlobalBatchStats(torch.autograd.Function):
     """Per-channel sum and sum of squares over every process's batch, with the matching backward.
 
     Forward all-reduces the local sums; the gradient of a global sum with respect to a local input
-    is the all-reduced gradient, so backward all-reduces too.  Every process runs the same forward
-    and backward passes in the same order, so the collectives line up.
+    is the all-reduced gradient, so backward all-reduces too — through this same function, so that a
+    double backward (R1's gradient penalty through a batch-norm critic) is summed over ranks as
+    well.  Every process runs the same forward and backward passes in the same order, so the
+    collectives line up.
     """
 
     @staticmethod
@@ -149,9 +157,7 @@ class _GlobalBatchStats(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        total = grad.clone()
-        dist.all_reduce(total)
-        return total
+        return _GlobalBatchStats.apply(grad)  # differentiable: all-reduce is its own adjoint
 
 
 class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):

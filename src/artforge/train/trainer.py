@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from artforge.data.sources import open_domains, open_source, parse_color
-from artforge.errors import ArtforgeError, CheckpointError, TrainingDiverged
+from artforge.errors import ArtforgeError, CheckpointError, DataError, TrainingDiverged
 from artforge.methods import Method, create_method, method_class
 from artforge.models import get_family
 from artforge.models.registry import create_model
@@ -42,37 +42,43 @@ SAMPLE_GRID = 64  # images in each sample grid (8×8), from latents fixed by the
 class BatchStream:
     """An endless, resumable stream of this process's image indices.
 
-    Each epoch is one ``DistributedSampler`` permutation (seeded, so every rank
-    agrees and each sees a disjoint shard); batches run across epoch boundaries
-    so even a 50-picture folder fills a batch of 64.  ``(epoch, offset)`` is all
-    it takes to continue the exact order after a resume.
+    All processes walk the same seeded permutation of the pictures, epoch after epoch (batches run
+    across epoch boundaries, so even a 50-picture folder fills a batch of 64), one *global* batch at a
+    time, and rank r of W keeps its rows r, r + W, … — the rows ``artforge.randomness`` gives it noise
+    for.  Nothing is padded or dropped, so W processes see exactly the pictures one process would,
+    whatever the number of pictures, and ``(epoch, offset)`` — counted in the global order — continues
+    the exact order after a resume, on any number of processes.
     """
 
     def __init__(self, n: int, batch: int, info: distributed.DistInfo, seed: int):
-        from torch.utils.data import DistributedSampler
-
-        self.batch = batch
-        self.sampler = DistributedSampler(range(n), num_replicas=info.world, rank=info.rank, shuffle=True, seed=seed)
+        self.n, self.batch, self.rank, self.world, self.seed = n, batch, info.rank, info.world, seed
         self.epoch, self.offset, self._order = 0, 0, None
 
+    def _permutation(self) -> list[int]:
+        # The permutation DistributedSampler(shuffle=True, seed) draws too, so runs keep their old order.
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return torch.randperm(self.n, generator=generator).tolist()
+
     def next(self) -> list[int]:
+        want = self.batch * self.world
         out: list[int] = []
-        while len(out) < self.batch:
+        while len(out) < want:
             if self._order is None:
-                self.sampler.set_epoch(self.epoch)
-                self._order = list(iter(self.sampler))
-            take = self._order[self.offset : self.offset + self.batch - len(out)]
+                self._order = self._permutation()
+            take = self._order[self.offset : self.offset + want - len(out)]
             out += take
             self.offset += len(take)
-            if self.offset >= len(self._order):
+            if self.offset >= self.n:
                 self.epoch, self.offset, self._order = self.epoch + 1, 0, None
-        return out
+        return out[self.rank :: self.world]
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "offset": self.offset}
+        return {"epoch": self.epoch, "offset": self.offset, "order": "global"}
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.offset, self._order = int(state["epoch"]), int(state["offset"]), None
+        if state.get("order") != "global" and self.world > 1:  # artforge 0.1 counted a rank's own shard
+            self.offset *= self.world
 
 
 class PairedStream:
@@ -206,12 +212,15 @@ class Trainer:
         self.requested_cfg = cfg
         self.run_dir = Path(run_dir)
         self.resume = resume
+        self.dist = distributed.DistInfo()  # until setup() joins the process group
 
     # ------------------------------------------------------------------ set-up
     def setup(self) -> None:
         cfg = self.requested_cfg
         self.device = resolve_device(cfg.device)
-        self.dist = distributed.init_from_env(self.device.type)
+        if cfg.dist_timeout <= 0:
+            raise ArtforgeError(f"--dist-timeout must be a positive number of minutes (got {cfg.dist_timeout})")
+        self.dist = distributed.init_from_env(self.device.type, cfg.dist_timeout)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
             torch.cuda.set_device(self.device)
@@ -287,14 +296,27 @@ class Trainer:
             warn=(lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main else (lambda msg: None),
         )
         first = self.dist.local_rank == 0
-        data = self._open_data(cfg, options) if first else None
-        distributed.barrier(self.dist)
-        return data if first else self._open_data(cfg, options)
+        data, error = self._open_data(cfg, options) if first else (None, None)
+        self._stop_every_rank_on(error)  # also the barrier: the others wait for the cache to be filled
+        if not first:
+            data, error = self._open_data(cfg, options)
+        self._stop_every_rank_on(error)
+        return data
 
     def _open_data(self, cfg: TrainConfig, options: dict):
-        if self.two_domain:
-            return open_domains(cfg.domain_a, cfg.domain_b, cfg.size, **options)
-        return open_source(cfg.source, cfg.size, **options)
+        """(the pictures, None), or (None, the message of the user error that stopped loading them)."""
+        try:
+            if self.two_domain:
+                return open_domains(cfg.domain_a, cfg.domain_b, cfg.size, **options), None
+            return open_source(cfg.source, cfg.size, **options), None
+        except ArtforgeError as exc:
+            return None, str(exc)
+
+    def _stop_every_rank_on(self, error: str | None) -> None:
+        """Raise the first rank's error on every rank: none is left waiting for a collective the others skip."""
+        errors = [e for e in distributed.gather_objects(self.dist, error) if e]
+        if errors:
+            raise DataError(errors[0])
 
     def _adam(self, phase: str, nets: list[nn.Module]) -> torch.optim.Optimizer:
         cfg = self.cfg
@@ -362,8 +384,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> Path:
-        self.setup()
         try:
+            self.setup()
             if self.resume:
                 self._restore()
             elif checkpoint.list_states(self.run_dir):
