@@ -23,8 +23,8 @@ def test_encoder_table_matches_the_backbone(encoder):
     assert decoder_kwargs(encoder, 4)["widths"] == [16, 8, 4]
 
 
-def test_adain_trains_through_artforge_train_and_its_export_stylises(tmp_path):
-    cfg = TrainConfig(
+def _tiny_adain_run(tmp_path, **kw):
+    base = dict(
         model="adain",
         domain_a="builtin:shapes",
         domain_b="builtin:paintings",
@@ -34,16 +34,16 @@ def test_adain_trains_through_artforge_train_and_its_export_stylises(tmp_path):
         width=4,
         batch=2,
         steps=2,
-        ckpt_every=1,
-        sample_every=2,
-        keep=1,
         precision="fp32",
         device="cpu",
         tensorboard=False,
         progress=False,
-        out=str(tmp_path / "run"),
     )
-    run = train(cfg)
+    return train(TrainConfig(**{**base, **kw, "out": str(tmp_path / "run")}))
+
+
+def test_adain_trains_through_artforge_train_and_its_export_stylises(tmp_path):
+    run = _tiny_adain_run(tmp_path, ckpt_every=1, sample_every=2, keep=1)
     state, _ = load_latest_state(run)
     assert state["step"] == 2 and set(state["nets"]) == {"decoder"}  # only the decoder is trained and saved
     config = json.loads((run / "model" / "config.json").read_text())
@@ -57,23 +57,6 @@ def test_generate_on_an_adain_run_says_what_it_is(tmp_path):
     from artforge.errors import CheckpointError
     from artforge.generate import load_model
 
-    run = train(
-        TrainConfig(
-            model="adain",
-            domain_a="builtin:shapes",
-            domain_b="builtin:paintings",
-            n_builtin=4,
-            size=32,
-            crop=16,
-            width=4,
-            batch=2,
-            steps=1,
-            precision="fp32",
-            device="cpu",
-            tensorboard=False,
-            progress=False,
-            out=str(tmp_path / "run"),
-        )
-    )
+    run = _tiny_adain_run(tmp_path, n_builtin=4, steps=1)
     with pytest.raises(CheckpointError, match="fast-style .AdaIN. decoder.*--fast --adain"):
         load_model(run)
