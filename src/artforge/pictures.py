@@ -35,9 +35,13 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """N×C×H×W in [-1, 1] (any device, any float dtype) -> N×H×W×3 uint8 numpy (grey repeated to 3 channels)."""
-    # quantised where the pictures are, so a GPU batch crosses to the CPU as uint8 (4× less than float)
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    """N×C×H×W in [-1, 1] (any device, any float dtype; uint8 is taken as it is) -> N×H×W×3 uint8 numpy
+    (grey repeated to 3 channels)."""
+    x = images.detach()
+    if x.dtype != torch.uint8:
+        # quantised where the pictures are, so a GPU batch crosses to the CPU as uint8 (4× less than float)
+        x = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    x = x.cpu()
     if x.size(1) == 1:
         x = x.expand(-1, 3, -1, -1)
     return x.permute(0, 2, 3, 1).contiguous().numpy()

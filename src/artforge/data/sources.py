@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from pathlib import Path
 from typing import Callable
@@ -30,6 +29,7 @@ from artforge.data.images import (
 )
 from artforge.errors import DataError
 from artforge.fileio import atomic_write_bytes
+from artforge.pictures import save_png
 
 BUILTIN_PREFIX = "builtin:"
 _PREPARED_NAME = re.compile(r"^\d{6}\.(png|txt)$")
@@ -161,19 +161,12 @@ def prepare(
     )
     _clear_out_dir(out)
     for i, (pixels, caption) in enumerate(zip(found.images, found.captions)):
-        atomic_write_bytes(out / f"{i:06d}.png", _png_bytes(pixels))
+        save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), out / f"{i:06d}.png")  # atomic
         if caption is not None:
             atomic_write_bytes(out / f"{i:06d}.txt", (caption + "\n").encode("utf-8"))
     if found.skipped:
         found.write_skipped(out / "skipped.txt")
     return found
-
-
-def _png_bytes(pixels: torch.Tensor) -> bytes:
-    """One 3 x S x S uint8 picture as PNG file contents (encoded in memory, so the write can be atomic)."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _check_out_dir(out: Path, overwrite: bool) -> None:

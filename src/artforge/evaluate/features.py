@@ -39,16 +39,6 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("ARTFORGE_CACHE", Path.home() / ".cache" / "artforge")) / "features"
 
 
-def _as_uint8_rows(chunk: torch.Tensor) -> np.ndarray:
-    """A batch as N×H×W×3 uint8 on the CPU: exactly what :func:`to_uint8` makes of the same pictures in [-1, 1]."""
-    if chunk.dtype != torch.uint8:
-        return to_uint8(chunk)
-    x = chunk.detach().cpu()
-    if x.size(1) == 1:
-        x = x.expand(-1, 3, -1, -1)
-    return x.permute(0, 2, 3, 1).contiguous().numpy()
-
-
 def content_key(images: torch.Tensor, *context: str) -> str:
     """A hash of ``images`` as 8-bit pictures plus ``context`` strings (backbone, layer, size).
 
@@ -58,7 +48,7 @@ def content_key(images: torch.Tensor, *context: str) -> str:
     """
     digest = hashlib.sha256(f"{tuple(images.shape)}|{'|'.join(context)}".encode())
     for chunk in images.split(_HASH_BATCH):
-        digest.update(_as_uint8_rows(chunk).tobytes())
+        digest.update(to_uint8(chunk).tobytes())
     return digest.hexdigest()[:32]
 
 

@@ -233,17 +233,16 @@ def _resolve_adain(c: TrainConfig) -> None:
 
 def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     """Keyword arguments for ``create_model`` from a resolved config."""
-    kw: dict[str, Any] = {"image_size": cfg.size, "channels": 3, "latent_dim": cfg.latent_dim}
-    if cfg.width is not None:
-        kw["width"] = cfg.width
+    width = {"width": cfg.width} if cfg.width is not None else {}
+    if cfg.model == "adain":  # a decoder for a frozen encoder: no picture size, no latent
+        return {"encoder": cfg.encoder, **width}
+    kw: dict[str, Any] = {"image_size": cfg.size, "channels": 3, "latent_dim": cfg.latent_dim, **width}
     if cfg.spectral_norm:
         kw["spectral_norm"] = True
     if cfg.loss == "wgan-gp" and cfg.model == "dcgan" and not cfg.spectral_norm:
         kw["norm"] = "layer"  # batch norm in a WGAN-GP critic breaks the per-sample penalty
     if cfg.res_blocks is not None:
         kw["res_blocks"] = cfg.res_blocks
-    if cfg.model == "adain":
-        kw = {"encoder": cfg.encoder, **({"width": cfg.width} if cfg.width is not None else {})}
     return kw
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import math
 import signal
 import sys
@@ -235,6 +236,7 @@ class Trainer:
         with torch.device("meta"):
             create_model(cfg.model, **model_kwargs(resolve(cfg, family.method, n_images=0)))
         self.data = self._load_data(cfg)
+        self.data_fingerprint = self._data_fingerprint()  # saved with every state, checked on resume
         self.cfg = cfg = resolve(cfg, family.method, len(self.data))
         if cfg.batch % self.dist.world:
             raise ArtforgeError(f"--batch {cfg.batch} must divide evenly over {self.dist.world} processes")
@@ -364,14 +366,12 @@ class Trainer:
 
     def _data_fingerprint(self) -> dict:
         """How many pictures, and which, the data order of this run is a permutation of."""
-        import hashlib
-
         sets = [self.data.a, self.data.b] if self.two_domain else [self.data]
         digest = hashlib.sha256("\n".join(p for d in sets for p in d.paths).encode("utf-8", "surrogatepass"))
         return {"count": [len(d) for d in sets], "paths_sha256": digest.hexdigest()[:16]}
 
     def _warn_if_data_changed(self, saved: dict | None) -> None:
-        now = self._data_fingerprint()
+        now = self.data_fingerprint
         if saved is None or saved == now or not self.dist.is_main:
             return
         before, after = "+".join(f"{n:,}" for n in saved["count"]), "+".join(f"{n:,}" for n in now["count"])
@@ -605,7 +605,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "method": self.method.state_dict(),
             "stream": self.stream.state_dict(),
-            "data": self._data_fingerprint(),
+            "data": self.data_fingerprint,
             "rng": rngs,
             "best": self.best,
             "config": dataclasses.asdict(self.cfg),
