@@ -84,12 +84,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from artforge.generate import generate, interpolate, load_model
+    from artforge.generate import generate, interpolate, load_model, style_mix
     from artforge.train.precision import resolve_device
 
     model = load_model(args.model, device=resolve_device(args.device))
     out = Path(args.out)
-    if args.interpolate:
+    if args.mix:
+        seeds = args.mix.split(",")
+        if len(seeds) != 2 or not all(s.strip().lstrip("-").isdigit() for s in seeds):
+            raise ArtforgeError(f"--mix takes two seeds, SEED_A,SEED_B (got {args.mix!r})")
+        paths = style_mix(model, int(seeds[0]), int(seeds[1]), args.mix_layers, out, truncation=args.truncation)
+    elif args.interpolate:
         paths = interpolate(
             model,
             out,
@@ -531,7 +536,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--truncation",
         type=float,
         default=None,
-        help="GANs: resample latent entries above this magnitude (BigGAN trick, e.g. 0.7); VAE: prior temperature",
+        help="GANs: resample latent entries above this magnitude (BigGAN trick, e.g. 0.7); stylegan: ψ, pull w "
+        "towards the mean w (1 = off); VAE: prior temperature",
+    )
+    p.add_argument("--mix", metavar="SEED_A,SEED_B", help="stylegan: style mixing of two seeds' pictures")
+    p.add_argument(
+        "--mix-layers",
+        default="0-3",
+        help="with --mix: the layers taken from A, coarsest first (default 0-3: pose and layout); the rest from B",
     )
     p.add_argument("-o", "--out", default="out/generated", help="output folder (default out/generated)")
     p.add_argument("--grid-only", action="store_true", help="write only the grid, not each picture")

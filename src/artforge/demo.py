@@ -37,9 +37,33 @@ def run_demo(out: Path, seed: int = 0) -> Path:
     captions = real.captions[:8]
     styled = _stylised(out / "style")
     picks = _critic_picks(model, seed, out / "critic")
+    mixing = _style_mixing(model, out)
     page = _page(grid, truncated, walk, real_grid, captions, cfg, out, time.perf_counter() - started, styled, picks)
+    page = page.replace("<h2>The critic's picks</h2>", mixing + "<h2>The critic's picks</h2>")
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"
+
+
+def _style_mixing(model, out: Path) -> str:
+    """For a model with per-layer styles: the StyleGAN mixing figure (coarse layers from the left
+    column, the rest from the top row); an empty string for a model with one latent."""
+    if not hasattr(model, "mix"):
+        return ""
+    from artforge.generate import style_mixing_grid
+
+    seeds_a, seeds_b, layers = [11, 12, 13, 14], [21, 22, 23, 24, 25], list(range(4))
+    cells = style_mixing_grid(model, seeds_a, seeds_b, layers)
+    path = save_png(make_grid(cells, ncol=len(seeds_b) + 1), out / "style-mixing.png")
+    return (
+        "<h2>Style mixing</h2>\n"
+        + _figure(
+            html.escape(path.name),
+            384,
+            "layers 0–3 (4×4 and 8×8: layout) from the left column, the rest from the top row: "
+            "<code>artforge generate default --mix 11,21 --mix-layers 0-3</code>",
+        )
+        + "\n"
+    )
 
 
 def _demo_photo(side: int) -> tuple[torch.Tensor, str]:

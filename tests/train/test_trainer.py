@@ -47,6 +47,8 @@ def tiny(tmp_path, **kw) -> TrainConfig:
         ("dcgan", {"loss": "hinge", "spectral_norm": True, "r1_gamma": 1.0}),
         ("dcgan-seed", {"size": 64, "width": None, "batch": 4}),
         ("vae", {}),
+        ("dcgan", {"augment": "ada", "ada_kimg": 0.01}),
+        ("stylegan", {"size": 32, "width": 4, "r1_gamma": 0.1}),
     ],
 )
 def test_every_family_trains_and_exports(tmp_path, model, extra):
@@ -76,6 +78,22 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path):
                 torch.testing.assert_close(b[kind][name][key], value, msg=f"{kind}.{name}.{key}")
     steps = [json.loads(line)["step"] for line in (part / "stats.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6]
+
+
+def test_stylegan_with_ada_resumes_exactly_with_p_and_lazy_terms(tmp_path):
+    kw = dict(model="stylegan", size=32, width=4, augment="ada", ada_kimg=0.05, r1_gamma=0.1, ckpt_every=3)
+    full = train(tiny(tmp_path / "a", steps=6, **kw))
+    part = train(tiny(tmp_path / "b", steps=3, **kw))
+    train(config_for_resume(part, {"steps": 6}), resume=part)
+    a, _ = load_latest_state(full)
+    b, _ = load_latest_state(part)
+    assert a["method"]["ada"]["p"] > 0 and a["method"]["steps"] == 6
+    assert a["method"] == b["method"]  # ADA's p and accumulators, the path-length mean, the lazy-step count
+    for name, weights in a["nets"].items():
+        for key, value in weights.items():
+            torch.testing.assert_close(b["nets"][name][key], value, msg=f"{name}.{key}")
+    rows = [json.loads(line) for line in (full / "stats.jsonl").read_text().splitlines()]
+    assert all("discriminator/ada_p" in r for r in rows)
 
 
 def test_new_run_refuses_to_overwrite_a_run(tmp_path):

@@ -65,6 +65,13 @@ class Method(abc.ABC):
 
         return save_export(directory, nets, config, metadata=metadata)
 
+    def end_step(self, reduce_sum=None) -> None:
+        """Called by the trainer after every training step (e.g. ADA adjusts its probability here).
+
+        ``reduce_sum(tensor)`` sums a CPU tensor over the data-parallel processes (None on one
+        process), so a statistic gathered per process can set the same value on all of them.
+        """
+
     def state_dict(self) -> dict:
         """Method state that is not in a network (e.g. augmentation strength) for exact resume."""
         return {}
@@ -99,6 +106,13 @@ class Method(abc.ABC):
     def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
         return z
 
+    def latent_path(self, a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+        """The point at ``t`` on the way from latent ``a`` to ``b`` (walks, morphs): a slerp, which stays
+        on the shell where Gaussian latents live (White 2016); methods with other spaces override it."""
+        from artforge.generate import slerp
+
+        return slerp(a, b, t)
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for latent codes ``z``."""
@@ -130,7 +144,7 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 
 def method_class(name: str) -> type[Method]:
-    from artforge.methods import adain, cyclegan, gan, vae  # noqa: F401  (registers the built-in methods)
+    from artforge.methods import adain, cyclegan, fastgan, gan, stylegan, vae  # noqa: F401  (registers the built-in methods)
 
     if name not in _METHODS:
         raise ArtforgeError(f"unknown method {name!r}; choose one of: {', '.join(sorted(_METHODS))}")

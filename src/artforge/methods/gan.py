@@ -11,7 +11,11 @@ Regularisers
   * R1 (Mescheder, Geiger & Nowozin 2018): γ/2 · E‖∇D(x)‖² on real images.  Like the gradient
     penalty it is computed in fp32 whatever the autocast precision: its double backward takes a
     gradient that the loss scaler never sees, so in fp16 small gradients would underflow to zero.
-  * DiffAugment (Zhao et al. 2020), see ``artforge.data.augment``.
+Augmentation (what D sees of real and generated pictures alike)
+  * ``diffaugment`` — DiffAugment (Zhao et al. 2020), a fixed policy, see ``artforge.data.augment``;
+  * ``ada`` — adaptive discriminator augmentation (Karras et al. 2020), see ``artforge.data.ada``:
+    its probability p follows the overfitting heuristic r_t, is logged (``discriminator/ada_p``)
+    and saved with the training state.
 The seed article's listing applies its losses to batch *means* of the logits and steps
 G and D with one shared optimizer; both are wrong, and neither is reproduced here.
 """
@@ -22,10 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artforge.data.ada import AdaptiveAugment
 from artforge.data.augment import diff_augment, parse_policy
 from artforge.methods.base import Method, Phase, register_method
 
 LOSSES = ("nsgan", "hinge", "wgan-gp")
+ADA_INTERVAL = 4  # steps between adjustments of ADA's p (the paper's 4 minibatches)
 
 
 @register_method
@@ -42,8 +48,13 @@ class GAN(Method):
         drift: float = 1e-3,
         r1_gamma: float = 0.0,
         diffaugment: str = "",
-        **_,
+        augment: str | None = None,
+        ada_target: float = 0.6,
+        ada_kimg: float = 100.0,
+        **extra,
     ):
+        # None: a model exported before --augment existed, where the DiffAugment policy said it all.
+        augment = augment or ("diffaugment" if diffaugment else "none")
         super().__init__(
             nets,
             loss=loss,
@@ -52,13 +63,19 @@ class GAN(Method):
             drift=drift,
             r1_gamma=r1_gamma,
             diffaugment=diffaugment,
+            augment=augment,
+            ada_target=ada_target,
+            ada_kimg=ada_kimg,
+            **extra,
         )
         if loss not in LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; choose one of {', '.join(LOSSES)}")
         self.loss_name = loss
         self.n_critic = max(1, int(n_critic))
-        self.gp_weight, self.drift, self.r1_gamma = gp_weight, drift, r1_gamma
-        self.augment = parse_policy(diffaugment)
+        self.gp_weight, self.drift, self.r1_gamma = gp_weight, drift, r1_gamma or 0.0
+        self.augment = parse_policy(diffaugment) if augment == "diffaugment" else ()
+        self.ada = AdaptiveAugment(ada_target, ada_kimg) if augment == "ada" else None
+        self._steps = 0  # training steps seen (ADA adjusts every ADA_INTERVAL)
         self.G = nets["generator"]
         self.D = nets.get("discriminator")  # absent when loaded from an export for sampling
 
@@ -74,21 +91,56 @@ class GAN(Method):
     def _fake(self, n: int, device: torch.device) -> torch.Tensor:
         return self.G(self.noise.randn(n, self.G.latent_dim, device=device))
 
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        """What D sees of a batch (real or generated): augmented the same way for both."""
+        if self.ada is not None:
+            return self.ada(x, self.noise)
+        return diff_augment(x, self.augment, self.noise)
+
+    def _observe_real(self, d_real: torch.Tensor, out: dict[str, torch.Tensor]) -> None:
+        """Feed ADA's heuristic with D's verdict on real pictures, and log p and sign(D(real))."""
+        if self.ada is None:
+            return
+        self.ada.observe(d_real)
+        out["ada_p"] = torch.tensor(self.ada.p)
+        out["ada_rt"] = torch.sign(d_real.detach()).mean()
+
+    def end_step(self, reduce_sum=None) -> None:
+        self._steps += 1
+        if self.ada is not None and self._steps % ADA_INTERVAL == 0:
+            self.ada.adjust(reduce_sum)
+
+    def state_dict(self) -> dict:
+        state = {"steps": self._steps}
+        if self.ada is not None:
+            state["ada"] = self.ada.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self._steps = int(state.get("steps", 0))
+        if self.ada is not None and "ada" in state:
+            self.ada.load_state_dict(state["ada"])
+
     def _critic(self, x: torch.Tensor) -> torch.Tensor:
         # Logits in fp32 whatever the autocast precision: the losses below are sums of
         # softplus/relu terms that lose accuracy in bf16.
-        return self.D(diff_augment(x, self.augment, self.noise)).float()
+        return self.D(self._augment(x)).float()
+
+    def _judge_real(self, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's logits for a real batch, and any extra loss terms D earns on it (weighted; none here)."""
+        return self._critic(real), {}
 
     def discriminator_loss(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             fake = self._fake(real.size(0), real.device)
-        r1 = self.r1_gamma > 0
+        r1_scale = self._r1_scale()
+        r1 = r1_scale > 0
         real = real.detach().requires_grad_(r1)
         if r1:  # D(real) in fp32, so R1's double backward is too (see the module docstring)
             with torch.autocast(real.device.type, enabled=False):
-                d_real = self._critic(real.float())
+                d_real, terms = self._judge_real(real.float())
         else:
-            d_real = self._critic(real)
+            d_real, terms = self._judge_real(real)
         d_fake = self._critic(fake)
         out: dict[str, torch.Tensor] = {}
         if self.loss_name == "nsgan":
@@ -101,8 +153,12 @@ class GAN(Method):
             loss = d_fake.mean() - d_real.mean() + self.gp_weight * out["gp"] + self.drift * (d_real**2).mean()
         if r1:
             out["r1"] = self._r1(real, d_real)
-            loss = loss + self.r1_gamma / 2 * out["r1"]
+            loss = loss + self.r1_gamma / 2 * r1_scale * out["r1"]
+        for name, term in terms.items():
+            loss = loss + term
+            out[name] = term.detach()
         out["d_real"], out["d_fake"] = d_real.mean().detach(), d_fake.mean().detach()
+        self._observe_real(d_real, out)
         out["loss"] = loss
         return out
 
@@ -110,6 +166,10 @@ class GAN(Method):
         d_fake = self._critic(self._fake(real.size(0), real.device))
         loss = F.softplus(-d_fake).mean() if self.loss_name == "nsgan" else -d_fake.mean()
         return {"loss": loss}
+
+    def _r1_scale(self) -> float:
+        """How much of the R1 penalty this D step carries: 1 every step here (0 when off)."""
+        return 1.0 if self.r1_gamma > 0 else 0.0
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         # Computed in fp32: second-order gradients in bf16 are too coarse for a penalty near 1.

@@ -31,15 +31,21 @@ class TrainConfig:
     max_pixels: int = 89_478_485        # refuse larger pictures before decoding (decompression bombs)
     n_builtin: int = 2000               # how many pictures a builtin: source generates
     # -- model and objective ---------------------------------------------------------------------
-    model: str = "dcgan"                # a registered family: dcgan-seed, dcgan, vae, cyclegan, adain
+    model: str = "auto"                 # a registered family (artforge models); auto: the race's winner for the data
     latent_dim: int | None = None       # None: the family's default (100 for GANs, 128 for the VAE)
-    width: int | None = None            # base channel width; None: the family's default (adain: 32, the paper 64)
+    width: int | None = None            # base channel width; None: the family's (fastgan 16, stylegan 32, adain 32)
     loss: str = "nsgan"                 # GANs: nsgan | hinge | wgan-gp
     n_critic: int | None = None         # D steps per G step; None: 5 for wgan-gp, else 1
     gp_weight: float = 10.0             # WGAN-GP λ (Gulrajani et al. use 10)
-    r1_gamma: float = 0.0               # R1 penalty weight; 0 = off
+    r1_gamma: float | None = None       # R1 weight; 0 = off; None: stylegan 2e-4·size²/batch (Karras 2020), else 0
     spectral_norm: bool | None = None   # spectral norm in D (Miyato et al. 2018); None: on for dcgan (not with wgan-gp)
-    diffaugment: str = "auto"           # DiffAugment policy; auto: color,translation,cutout below 2,000 images
+    augment: str = "auto"               # GANs: what D sees: ada | diffaugment | none; auto: by family and data size
+    diffaugment: str = "auto"           # DiffAugment policy (--augment diffaugment); auto: color,translation,cutout
+    ada_target: float = 0.6             # ADA: target of the overfitting heuristic r_t = E[sign D(real)] (paper: 0.6)
+    ada_kimg: float = 100.0             # ADA: thousands of images for p to go 0 -> 1 (paper 500; CPU runs are short)
+    mapping_layers: int | None = None   # stylegan: mapping network depth; None: 2 (StyleGAN2-ADA's low-data value)
+    style_mixing: float = 0.9           # stylegan: probability of style-mixing regularisation per sample
+    pl_weight: float = 2.0              # stylegan: path-length regularisation weight; 0 = off
     beta: float = 1.0                   # VAE KL weight (1 = the true ELBO)
     res_blocks: int | None = None       # cyclegan: residual blocks per generator; None: 9 from 256 px, else 6
     cycle_weight: float = 10.0          # cyclegan: cycle-consistency weight λ (the paper uses 10)
@@ -122,6 +128,7 @@ ARCHITECTURE_FIELDS = (
     "res_blocks",
     "encoder",
     "crop",
+    "mapping_layers",
 )
 DATA_FIELDS = ("seed", "n_builtin", "background", "max_pixels")
 KEEP_ON_RESUME = ARCHITECTURE_FIELDS + DATA_FIELDS
@@ -149,10 +156,14 @@ def check_sources(cfg: TrainConfig, domains: int) -> None:
         )
 
 
+# Methods that train a generator against a discriminator and take the GAN options (loss, R1, augmentation).
+GAN_METHODS = ("gan", "stylegan", "fastgan", "pggan")
+
+
 def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     """Fill every ``None`` / ``"auto"`` field; returns a new config."""
     c = dataclasses.replace(cfg)
-    gan = family_method == "gan"
+    gan = family_method in GAN_METHODS
     wgan = gan and c.loss == "wgan-gp"
     cyclegan = family_method == "cyclegan"
     adain = family_method == "adain"
@@ -162,27 +173,38 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
         raise ArtforgeError(f"--res-blocks is for --model cyclegan, not {c.model}")
     if adain:
         _resolve_adain(c)
+    if family_method == "fastgan":
+        if c.loss not in ("nsgan", "hinge"):  # nsgan: TrainConfig's default, i.e. not chosen by the user
+            raise ArtforgeError(f"fastgan trains with the paper's hinge loss; --loss {c.loss} does not apply")
+        c.loss = "hinge"
     if c.spectral_norm is None:
         # Without it the batch-norm DCGAN critic overpowers G on small sets within a few thousand
         # steps (D loss -> 0, mode collapse; seen twice while training the shipped model).
         # dcgan-seed stays the article's network unless asked; WGAN-GP's penalty already bounds its critic.
-        c.spectral_norm = gan and c.model != "dcgan-seed" and not wgan
+        c.spectral_norm = family_method == "gan" and c.model != "dcgan-seed" and not wgan
     if c.latent_dim is None and not (cyclegan or adain):  # translators have no latent space
-        c.latent_dim = 100 if gan else 128
+        c.latent_dim = LATENT_DIMS.get(family_method, 128)
+    if family_method == "stylegan" and c.mapping_layers is None:
+        c.mapping_layers = 2
+    elif family_method != "stylegan" and c.mapping_layers is not None:
+        raise ArtforgeError(f"--mapping-layers is for --model stylegan, not {c.model}")
+    if c.r1_gamma is None:
+        # StyleGAN2-ADA's heuristic γ = 0.0002·res²/batch (Karras et al. 2020b, appendix D.1).
+        c.r1_gamma = 2e-4 * c.size**2 / c.batch if family_method == "stylegan" else 0.0
     if c.ema_kimg is None:
         c.ema_kimg = 0.0 if adain else 10.0
     if c.n_critic is None:
         c.n_critic = 5 if wgan else 1
+    karras = family_method in ("stylegan", "pggan")  # Adam(lr, β1=0, β2=0.99) with equalised learning rate
     if c.lr is None:
-        c.lr = 1e-4 if wgan or adain else (2e-4 if gan or cyclegan else 5e-4)
+        c.lr = 1e-4 if wgan or adain else (2.5e-3 if karras else (2e-4 if gan or cyclegan else 5e-4))
     if c.lr_d is None:
         c.lr_d = c.lr
     if c.beta1 is None:
-        c.beta1 = 0.0 if wgan else (0.5 if gan or cyclegan else 0.9)
+        c.beta1 = 0.0 if wgan or karras else (0.5 if gan or cyclegan else 0.9)
     if c.beta2 is None:
-        c.beta2 = 0.9 if wgan else 0.999
-    if c.diffaugment == "auto":
-        c.diffaugment = "color,translation,cutout" if gan and n_images < 2000 else ""
+        c.beta2 = 0.9 if wgan else (0.99 if karras else 0.999)
+    _resolve_augment(c, gan, family_method, n_images)
     for name in ("steps", "batch", "size", "log_every", "sample_every", "ckpt_every", "keep"):
         if getattr(c, name) < 1:
             raise ArtforgeError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(c, name)})")
@@ -195,6 +217,37 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     if c.precision not in ("auto", "fp32", "bf16", "fp16"):
         raise ArtforgeError(f"--precision must be auto, fp32, bf16 or fp16 (got {c.precision!r})")
     return c
+
+
+# Latent sizes by method: DCGAN's 100 (Radford et al.), FastGAN's and our StyleGAN preset's 256, the VAE's 128.
+LATENT_DIMS = {"gan": 100, "stylegan": 256, "fastgan": 256, "pggan": 256}
+AUGMENTS = ("ada", "diffaugment", "none")
+DIFFAUGMENT_POLICY = "color,translation,cutout"
+
+
+def _resolve_augment(c: TrainConfig, gan: bool, family_method: str, n_images: int) -> None:
+    """What the discriminator sees: ADA (adaptive), DiffAugment (fixed policy) or the pictures as they are."""
+    if c.augment not in ("auto", *AUGMENTS):
+        raise ArtforgeError(f"--augment must be auto, {', '.join(AUGMENTS)} (got {c.augment!r})")
+    if not gan:
+        if c.augment not in ("auto", "none") or c.diffaugment not in ("auto", ""):
+            raise ArtforgeError(f"--augment/--diffaugment are for GANs, not --model {c.model}")
+        c.augment, c.diffaugment = "none", ""
+        return
+    if c.augment == "auto":
+        if c.diffaugment != "auto":  # a policy given (or a run recorded before --augment existed)
+            c.augment = "diffaugment" if c.diffaugment else "none"
+        else:
+            c.augment = "diffaugment" if n_images < 2000 else "none"
+    if c.augment == "diffaugment":
+        if c.diffaugment == "auto":
+            c.diffaugment = DIFFAUGMENT_POLICY
+        if not c.diffaugment:
+            raise ArtforgeError("--augment diffaugment needs a policy: --diffaugment color,translation,cutout")
+    else:
+        c.diffaugment = ""
+    if not 0 < c.ada_target < 1 or c.ada_kimg <= 0:
+        raise ArtforgeError("--ada-target must be between 0 and 1, and --ada-kimg positive")
 
 
 def _resolve_cyclegan(c: TrainConfig) -> None:
@@ -243,6 +296,8 @@ def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         kw["norm"] = "layer"  # batch norm in a WGAN-GP critic breaks the per-sample penalty
     if cfg.res_blocks is not None:
         kw["res_blocks"] = cfg.res_blocks
+    if cfg.mapping_layers is not None:
+        kw["mapping_layers"] = cfg.mapping_layers
     return kw
 
 
@@ -269,6 +324,11 @@ def method_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         "n_critic": cfg.n_critic,
         "gp_weight": cfg.gp_weight,
         "r1_gamma": cfg.r1_gamma,
+        "augment": cfg.augment,
         "diffaugment": cfg.diffaugment,
+        "ada_target": cfg.ada_target,
+        "ada_kimg": cfg.ada_kimg,
+        "style_mixing": cfg.style_mixing,
+        "pl_weight": cfg.pl_weight,
         "beta": cfg.beta,
     }

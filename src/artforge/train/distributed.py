@@ -115,6 +115,15 @@ def any_rank(info: DistInfo, flags: list[bool], device: torch.device) -> list[bo
     return [bool(v > 0) for v in t.tolist()]
 
 
+def sum_over_ranks(info: DistInfo, tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``tensor`` summed over every rank (returned on the CPU); itself on one process."""
+    if not info.enabled:
+        return tensor
+    t = tensor.to(device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.cpu()
+
+
 def broadcast_object(info: DistInfo, obj):
     if not info.enabled:
         return obj

@@ -33,6 +33,7 @@ from artforge.models.registry import create_model
 from artforge.pictures import make_grid, save_png, to_unit
 from artforge.randomness import SampleNoise
 from artforge.train import checkpoint, distributed
+from artforge.train.choose import AUTO, choose_model
 from artforge.train.config import KEEP_ON_RESUME, TrainConfig, check_sources, method_kwargs, model_kwargs, resolve
 from artforge.train.logging import RunLogger
 from artforge.train.precision import autocast, resolve_device, resolve_precision
@@ -228,6 +229,14 @@ class Trainer:
         # Every rank must write into the folder rank 0 named (default names carry a timestamp).
         self.run_dir = Path(distributed.broadcast_object(self.dist, str(self.run_dir)))
         cfg = dataclasses.replace(cfg, out=str(self.run_dir))
+        self.data = None
+        if cfg.model == AUTO:  # no --model: the pictures' count decides (artforge.train.choose)
+            self.two_domain = False
+            check_sources(cfg, 1)
+            self.data = self._load_data(cfg)
+            cfg, why = choose_model(cfg, len(self.data), self.device.type)
+            if self.dist.is_main:
+                print(f"chose {why}", file=sys.stderr)
         family = get_family(cfg.model)
         self.two_domain = method_class(family.method).domains == 2
         check_sources(cfg, 2 if self.two_domain else 1)
@@ -235,7 +244,8 @@ class Trainer:
         # meta device (shapes only, no memory) so that e.g. a size the model cannot make is said at once.
         with torch.device("meta"):
             create_model(cfg.model, **model_kwargs(resolve(cfg, family.method, n_images=0)))
-        self.data = self._load_data(cfg)
+        if self.data is None:
+            self.data = self._load_data(cfg)
         self.data_fingerprint = self._data_fingerprint()  # saved with every state, checked on resume
         self.cfg = cfg = resolve(cfg, family.method, len(self.data))
         if cfg.batch % self.dist.world:
@@ -505,6 +515,7 @@ class Trainer:
             for k, v in result.items():
                 out[f"{phase.name}/{k}"] = float(v.detach())  # last of n_critic steps
         self.ema.update(self.method.nets, (self.step + 1) * self.cfg.batch, self.cfg.batch)
+        self.method.end_step(lambda t: distributed.sum_over_ranks(self.dist, t, self.device))
         return out
 
     def _diverged(self, bad: dict[str, float]) -> None:
