@@ -28,7 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/train_speed.py
 
-# Re-trains the small model shipped in src/artforge/assets/default-model (about 20 min on 2 CPU cores).
+# Re-trains the small model shipped in src/artforge/assets/default-model (about 30 min on one CPU thread).
 default-model: $(STAMP)
 	$(PY) scripts/train_default_model.py
 

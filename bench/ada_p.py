@@ -30,6 +30,7 @@ from artforge.train import TrainConfig, train  # noqa: E402
 
 
 def run(n_images: int, args: argparse.Namespace, out: Path) -> dict:
+    """Train on ``n_images`` pictures with ADA; p and r_t over training from the run's stats."""
     cfg = TrainConfig(
         source=args.source,
         n_builtin=n_images,
@@ -78,15 +79,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="smoke test: log every 5 steps")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--keep-runs", help="keep the two run folders here (default: a temporary folder)")
     args = parser.parse_args(argv)
     if args.quick:
         args.log_every = 5
     with tempfile.TemporaryDirectory(prefix="artforge-ada-") as tmp:
-        runs = [run(n, args, Path(tmp)) for n in (args.small, args.large)]
+        where = Path(args.keep_runs or tmp)
+        runs = [run(n, args, where) for n in (args.small, args.large)]
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
-        "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "keep_runs")},
         "runs": runs,
     }
     print(f"| pictures | steps | final p | median r_t (2nd half) | p every {args.log_every * 5} steps |")

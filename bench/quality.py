@@ -333,15 +333,21 @@ def check_contestants(names: list[str], table: dict[str, dict]) -> None:
 
 # ----------------------------------------------------------------------------- measuring
 class RealSet:
-    """The training pictures, their features (computed once), and the N chosen for FID/KID/PR."""
+    """The training pictures, their features (computed once), and the N chosen for FID/KID/PR.
 
-    def __init__(self, images: torch.Tensor, n: int):
+    ``reference``: pictures of the same distribution to choose the N from instead (the low-data
+    race measures against the full folder, so a generator is judged on the distribution the 100
+    pictures were drawn from; memorisation is still checked against the training pictures).
+    """
+
+    def __init__(self, images: torch.Tensor, n: int, reference: torch.Tensor | None = None):
         self.images, self.n = images, n
         t0 = time.perf_counter()
         self.features = extract_features(images)  # cached on disk by content
+        pool = self.features if reference is None else extract_features(reference)
         self.feature_seconds = time.perf_counter() - t0
-        idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(REAL_SEED))[:n]
-        self.chosen = self.features[idx]
+        idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(REAL_SEED))[:n]
+        self.chosen = pool[idx]
         self.space = feature_space(DEFAULT_BACKBONE, DEFAULT_LAYER, self.features.size(1), DEFAULT_SIZE)
 
 
@@ -497,6 +503,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--source", default=None, help="train on this folder instead of assembling the glyph folder")
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/artforge-quality-data"), help="where data are made")
     p.add_argument("--train-on", choices=("full", "subset"), default="full", help="the full folder or its subset")
+    p.add_argument(
+        "--measure-against",
+        choices=("training", "full"),
+        default="training",
+        help="real pictures for FID/KID/PR: the training pictures, or (with --train-on subset) the full folder",
+    )
     p.add_argument("--eval-n", type=int, default=1000, help="samples measured (and real pictures; max: the set)")
     p.add_argument("--batch", type=int, default=64, help="batch of every contestant (default 64)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: os.cpu_count())")
@@ -561,8 +573,12 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     images = open_source(folder, SIZE, seed=SEED, progress=False).images
     data.update(training_folder=folder, training_count=len(images), decode_seconds=time.perf_counter() - t0)
-    n = min(args.eval_n, len(images))
-    real = RealSet(images, n)
+    reference = None
+    if args.measure_against == "full" and not args.source and folder != data["folder"]:
+        reference = open_source(data["folder"], SIZE, seed=SEED, progress=False).images
+        data["measured_against"] = data["folder"]
+    n = min(args.eval_n, len(images) if reference is None else len(reference))
+    real = RealSet(images, n, reference)
     data["real_feature_seconds"] = real.feature_seconds
     log(
         f"# {len(images)} training pictures; measuring N = {n} samples vs {n} real, features: "

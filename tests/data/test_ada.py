@@ -103,3 +103,12 @@ def test_adjust_uses_the_global_sums_and_state_round_trips():
     copy = AdaptiveAugment()
     copy.load_state_dict(ada_.state_dict())
     assert copy.state_dict() == ada_.state_dict()
+
+
+def test_the_pipeline_runs_in_fp32_under_bf16_autocast_and_keeps_the_input_dtype():
+    x = _pictures(4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = augment(x, 1.0, _noise())
+        z = augment(x.bfloat16(), 1.0, _noise())
+    torch.testing.assert_close(y, augment(x, 1.0, _noise()))  # the same as without autocast
+    assert y.dtype == torch.float32 and z.dtype == torch.bfloat16

@@ -14,11 +14,12 @@ TINY = {
     "cyclegan": dict(image_size=16, width=8, res_blocks=1),
     "adain": dict(encoder="effnet-lite0", width=4),
     "fastgan": dict(image_size=32, latent_dim=8, width=4),
+    "pggan": dict(image_size=16, latent_dim=8, width=4, max_width=8),
     "stylegan": dict(image_size=32, latent_dim=8, width=4, max_width=8, mapping_layers=1),
 }
 # cyclegan translates pictures (tests/models/test_cyclegan.py); adain decodes features (tests/models/test_adain.py)
 SAMPLERS = sorted(k for k in TINY if k not in ("cyclegan", "adain"))
-UNBOUNDED = {"stylegan"}  # StyleGAN2's skip output has no tanh (as in the paper); sampling clamps it
+UNBOUNDED = {"pggan", "stylegan"}  # linear toRGB outputs, no tanh (as in both papers); sampling clamps them
 
 
 def test_every_registered_model_has_a_tiny_config():

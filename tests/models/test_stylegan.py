@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from artforge.errors import ArtforgeError
 from artforge.methods import create_method
 from artforge.models import create_model
-from artforge.models.stylegan import ModulatedConv2d, minibatch_stddev
+from artforge.models.layers import minibatch_stddev
+from artforge.models.stylegan import ModulatedConv2d
 
 TINY = dict(latent_dim=16, width=8, max_width=16, mapping_layers=2)
 

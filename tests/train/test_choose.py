@@ -3,22 +3,20 @@
 import yaml
 
 from artforge.train import TrainConfig, train
-from artforge.train.choose import SMALL_SET, choose_model
+from artforge.train.choose import choose_model
 
 
 def test_an_explicit_model_is_left_alone():
     cfg = TrainConfig(model="dcgan")
-    assert choose_model(cfg, 100, "cpu") == (cfg, "")
+    assert choose_model(cfg, "cpu") == (cfg, "")
 
 
-def test_the_choice_depends_on_size_and_count_and_respects_the_users_augment():
-    small, why = choose_model(TrainConfig(size=64), SMALL_SET - 1, "cpu")
-    assert (small.model, small.augment) == ("fastgan", "ada") and "fastgan" in why and "ADA" in why
-    large, why = choose_model(TrainConfig(size=64), 5000, "cpu")
-    assert (large.model, large.augment) == ("fastgan", "diffaugment") and "5,000 pictures" in why
-    mine, _ = choose_model(TrainConfig(size=64, augment="none"), 50, "cpu")
-    assert mine.augment == "none"
-    tiny, why = choose_model(TrainConfig(size=16), 100, "cpu")
+def test_the_choice_depends_on_the_size_and_says_why():
+    chosen, why = choose_model(TrainConfig(size=64), "cpu")
+    assert chosen.model == "fastgan" and chosen.augment == "auto" and "on this CPU" in why
+    _, why = choose_model(TrainConfig(size=64), "cuda")
+    assert "not measured on cuda" in why
+    tiny, why = choose_model(TrainConfig(size=16), "cpu")
     assert tiny.model == "dcgan" and "--size 16" in why
 
 
@@ -39,5 +37,5 @@ def test_training_without_model_records_the_choice(tmp_path, capsys):
         )
     )
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    assert saved["model"] == "fastgan" and saved["augment"] == "ada"
-    assert "chose --model fastgan --augment ada" in capsys.readouterr().err
+    assert saved["model"] == "fastgan" and saved["augment"] == "diffaugment" and saved["loss"] == "hinge"
+    assert "chose --model fastgan on this CPU" in capsys.readouterr().err

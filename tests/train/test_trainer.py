@@ -49,6 +49,7 @@ def tiny(tmp_path, **kw) -> TrainConfig:
         ("vae", {}),
         ("dcgan", {"augment": "ada", "ada_kimg": 0.01}),
         ("stylegan", {"size": 32, "width": 4, "r1_gamma": 0.1}),
+        ("pggan", {"width": 4, "grow_kimg": 0.008}),
     ],
 )
 def test_every_family_trains_and_exports(tmp_path, model, extra):
@@ -94,6 +95,23 @@ def test_stylegan_with_ada_resumes_exactly_with_p_and_lazy_terms(tmp_path):
             torch.testing.assert_close(b["nets"][name][key], value, msg=f"{name}.{key}")
     rows = [json.loads(line) for line in (full / "stats.jsonl").read_text().splitlines()]
     assert all("discriminator/ada_p" in r for r in rows)
+
+
+def test_pggan_resumed_mid_fade_continues_the_schedule_exactly(tmp_path):
+    # 8 pictures per step, 16 per phase: 4×4 in steps 1-2, 8×8 fades in over steps 3-4 (alpha 0, 0.5) and is
+    # stable in 5-6, 16×16 fades in over 7-8: the run stops after step 4, mid-fade, and resumes.
+    kw = dict(model="pggan", width=4, grow_kimg=0.016, ckpt_every=4)
+    full = train(tiny(tmp_path / "a", steps=8, **kw))
+    part = train(tiny(tmp_path / "b", steps=4, **kw))
+    middle, _ = load_latest_state(part)
+    assert middle["method"]["stage"] == {"resolution": 8, "alpha": 0.5}
+    train(config_for_resume(part, {"steps": 8}), resume=part)
+    a, _ = load_latest_state(full)
+    b, _ = load_latest_state(part)
+    assert a["method"] == b["method"] and a["method"]["stage"] == {"resolution": 16, "alpha": 0.5}
+    for name, weights in a["nets"].items():
+        for key, value in weights.items():
+            torch.testing.assert_close(b["nets"][name][key], value, msg=f"{name}.{key}")
 
 
 def test_new_run_refuses_to_overwrite_a_run(tmp_path):

@@ -100,10 +100,13 @@ def augment(x: torch.Tensor, p: float, noise: SampleNoise, cutout: bool = True) 
         return x
     fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     dtype = x.dtype
-    x = _geometric(x.float(), draws)
-    x = _colour(x, draws)
-    if cutout:
-        x = _cutout(x, draws)
+    # fp32 whatever the autocast precision: the transform matrices are products of several
+    # matrices, and resampling at bf16 coordinates would move pixels by fractions of a pixel.
+    with torch.autocast(x.device.type, enabled=False):
+        x = _geometric(x.float(), draws)
+        x = _colour(x, draws)
+        if cutout:
+            x = _cutout(x, draws)
     return x.to(dtype).contiguous(memory_format=fmt)
 
 

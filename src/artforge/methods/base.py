@@ -144,7 +144,7 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 
 def method_class(name: str) -> type[Method]:
-    from artforge.methods import adain, cyclegan, fastgan, gan, stylegan, vae  # noqa: F401  (registers the built-in methods)
+    from artforge.methods import adain, cyclegan, fastgan, gan, pggan, stylegan, vae  # noqa: F401  (registers the built-in methods)
 
     if name not in _METHODS:
         raise ArtforgeError(f"unknown method {name!r}; choose one of: {', '.join(sorted(_METHODS))}")

@@ -1,4 +1,5 @@
-"""Small building blocks shared by the networks: layer helpers, resolution pyramids, fast dropout."""
+"""Small building blocks shared by the networks: layer helpers, resolution pyramids, fast dropout, and the
+equalised-learning-rate layers and minibatch standard deviation of the Karras et al. networks (pggan, stylegan)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,67 @@ class FastDropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+# ----------------------------------------------------------------------------- Karras et al. layers
+
+SQRT2 = math.sqrt(2.0)
+
+
+def lrelu(x: torch.Tensor) -> torch.Tensor:
+    """Leaky ReLU (0.2) times √2, which keeps the variance of a He-initialised layer's output."""
+    return F.leaky_relu(x, 0.2) * SQRT2
+
+
+class EqualLinear(nn.Module):
+    """Dense layer with the equalised learning rate; ``lr_mul`` slows it further (the mapping's 0.01)."""
+
+    def __init__(self, c_in: int, c_out: int, bias_init: float = 0.0, lr_mul: float = 1.0, activate: bool = False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c_out, c_in) / lr_mul)
+        self.bias = nn.Parameter(torch.full((c_out,), float(bias_init) / lr_mul))
+        self.scale, self.lr_mul, self.activate = lr_mul / math.sqrt(c_in), lr_mul, activate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+        return lrelu(x) if self.activate else x
+
+
+class EqualConv2d(nn.Module):
+    def __init__(self, c_in: int, c_out: int, kernel: int, bias: bool = True, activate: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c_out, c_in, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(c_out)) if bias else None
+        self.scale, self.activate = 1 / math.sqrt(c_in * kernel * kernel), activate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.conv2d(x, self.weight * self.scale, self.bias, padding=self.weight.size(-1) // 2)
+        return lrelu(x) if self.activate else x
+
+
+def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """Append the mean std over groups of samples as one channel (Karras et al. 2018, §3)."""
+    n, c, h, w = x.shape
+    g = min(group, n)
+    while n % g:  # a batch that groups of 4 do not divide: the largest group size that does
+        g -= 1
+    y = x.float().reshape(g, n // g, c, h, w)
+    y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()  # std over the group
+    y = y.mean(dim=(1, 2, 3)).reshape(n // g, 1, 1, 1).repeat(g, 1, h, w)
+    return torch.cat([x, y.to(x.dtype)], dim=1)
+
+
+class DiscriminatorEpilogue(nn.Module):
+    """The last 4×4 block of the Karras et al. discriminators: the minibatch standard deviation as
+    an extra channel, a 3×3 conv, a dense layer and one logit per picture."""
+
+    def __init__(self, channels: int, mbstd_group: int = 4):
+        super().__init__()
+        self.mbstd_group = mbstd_group
+        self.conv = EqualConv2d(channels + 1, channels, 3)
+        self.fc = EqualLinear(channels * 16, channels, activate=True)
+        self.out = EqualLinear(channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(minibatch_stddev(x, self.mbstd_group))
+        return self.out(self.fc(x.flatten(1))).squeeze(1)

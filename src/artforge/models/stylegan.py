@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artforge.models.layers import SQRT2, DiscriminatorEpilogue, EqualConv2d, EqualLinear, lrelu
 from artforge.models.registry import register_model
 
-SQRT2 = math.sqrt(2.0)
 DEFAULT_WIDTH = 32  # channels at full resolution, doubling towards 4×4 (the paper: 32768 / resolution)
 DEFAULT_MAX_WIDTH = 256  # the paper caps at 512; 256 keeps a 64-px model trainable on 2 cores
 
@@ -46,37 +46,6 @@ def _check_size(image_size: int) -> int:
 
 def _channels(resolution: int, image_size: int, width: int, max_width: int) -> int:
     return min(max_width, width * image_size // resolution)
-
-
-def lrelu(x: torch.Tensor) -> torch.Tensor:
-    """Leaky ReLU (0.2) times √2, which keeps the variance of a He-initialised layer's output."""
-    return F.leaky_relu(x, 0.2) * SQRT2
-
-
-class EqualLinear(nn.Module):
-    """Dense layer with the equalised learning rate; ``lr_mul`` slows it further (the mapping's 0.01)."""
-
-    def __init__(self, c_in: int, c_out: int, bias_init: float = 0.0, lr_mul: float = 1.0, activate: bool = False):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(c_out, c_in) / lr_mul)
-        self.bias = nn.Parameter(torch.full((c_out,), float(bias_init) / lr_mul))
-        self.scale, self.lr_mul, self.activate = lr_mul / math.sqrt(c_in), lr_mul, activate
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
-        return lrelu(x) if self.activate else x
-
-
-class EqualConv2d(nn.Module):
-    def __init__(self, c_in: int, c_out: int, kernel: int, bias: bool = True, activate: bool = True):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(c_out, c_in, kernel, kernel))
-        self.bias = nn.Parameter(torch.zeros(c_out)) if bias else None
-        self.scale, self.activate = 1 / math.sqrt(c_in * kernel * kernel), activate
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.conv2d(x, self.weight * self.scale, self.bias, padding=self.weight.size(-1) // 2)
-        return lrelu(x) if self.activate else x
 
 
 class MappingNetwork(nn.Module):
@@ -241,18 +210,6 @@ class StyleGANGenerator(nn.Module):
         return self.synthesis(w.unsqueeze(1).expand(-1, self.num_ws, -1), noise_fn)
 
 
-def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
-    """Append the mean std over groups of samples as one channel (Karras et al. 2018, §3)."""
-    n, c, h, w = x.shape
-    g = min(group, n)
-    while n % g:  # a batch that groups of 4 do not divide: the largest group size that does
-        g -= 1
-    y = x.float().reshape(g, n // g, c, h, w)
-    y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()  # std over the group
-    y = y.mean(dim=(1, 2, 3)).reshape(n // g, 1, 1, 1).repeat(g, 1, h, w)
-    return torch.cat([x, y.to(x.dtype)], dim=1)
-
-
 class DiscriminatorBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int):
         super().__init__()
@@ -290,15 +247,10 @@ class StyleGANDiscriminator(nn.Module):
             )
         self.blocks = nn.Sequential(*blocks)
         c4 = _channels(4, image_size, width, max_width)
-        self.mbstd_group = mbstd_group
-        self.conv = EqualConv2d(c4 + 1, c4, 3)
-        self.fc = EqualLinear(c4 * 16, c4, activate=True)
-        self.out = EqualLinear(c4, 1)
+        self.epilogue = DiscriminatorEpilogue(c4, mbstd_group)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(self.from_rgb(x))
-        x = self.conv(minibatch_stddev(x, self.mbstd_group))
-        return self.out(self.fc(x.flatten(1))).squeeze(1)
+        return self.epilogue(self.blocks(self.from_rgb(x)))
 
 
 register_model(

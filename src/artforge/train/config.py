@@ -34,8 +34,8 @@ class TrainConfig:
     model: str = "auto"                 # a registered family (artforge models); auto: the race's winner for the data
     latent_dim: int | None = None       # None: the family's default (100 for GANs, 128 for the VAE)
     width: int | None = None            # base channel width; None: the family's (fastgan 16, stylegan 32, adain 32)
-    loss: str = "nsgan"                 # GANs: nsgan | hinge | wgan-gp
-    n_critic: int | None = None         # D steps per G step; None: 5 for wgan-gp, else 1
+    loss: str = "auto"                  # GANs: nsgan | hinge | wgan-gp; auto: fastgan hinge, pggan wgan-gp, else nsgan
+    n_critic: int | None = None         # D steps per G step; None: 5 for wgan-gp (pggan 1, the paper's), else 1
     gp_weight: float = 10.0             # WGAN-GP λ (Gulrajani et al. use 10)
     r1_gamma: float | None = None       # R1 weight; 0 = off; None: stylegan 2e-4·size²/batch (Karras 2020), else 0
     spectral_norm: bool | None = None   # spectral norm in D (Miyato et al. 2018); None: on for dcgan (not with wgan-gp)
@@ -46,6 +46,7 @@ class TrainConfig:
     mapping_layers: int | None = None   # stylegan: mapping network depth; None: 2 (StyleGAN2-ADA's low-data value)
     style_mixing: float = 0.9           # stylegan: probability of style-mixing regularisation per sample
     pl_weight: float = 2.0              # stylegan: path-length regularisation weight; 0 = off
+    grow_kimg: float = 10.0             # pggan: thousands of images per fade-in, and per stable phase after it
     beta: float = 1.0                   # VAE KL weight (1 = the true ELBO)
     res_blocks: int | None = None       # cyclegan: residual blocks per generator; None: 9 from 256 px, else 6
     cycle_weight: float = 10.0          # cyclegan: cycle-consistency weight λ (the paper uses 10)
@@ -164,6 +165,8 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     """Fill every ``None`` / ``"auto"`` field; returns a new config."""
     c = dataclasses.replace(cfg)
     gan = family_method in GAN_METHODS
+    if c.loss == "auto":
+        c.loss = DEFAULT_LOSSES.get(family_method, "nsgan")
     wgan = gan and c.loss == "wgan-gp"
     cyclegan = family_method == "cyclegan"
     adain = family_method == "adain"
@@ -173,10 +176,10 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
         raise ArtforgeError(f"--res-blocks is for --model cyclegan, not {c.model}")
     if adain:
         _resolve_adain(c)
-    if family_method == "fastgan":
-        if c.loss not in ("nsgan", "hinge"):  # nsgan: TrainConfig's default, i.e. not chosen by the user
-            raise ArtforgeError(f"fastgan trains with the paper's hinge loss; --loss {c.loss} does not apply")
-        c.loss = "hinge"
+    if family_method == "fastgan" and c.loss != "hinge":
+        raise ArtforgeError(f"fastgan trains with the paper's hinge loss; --loss {c.loss} does not apply")
+    if c.grow_kimg <= 0:
+        raise ArtforgeError(f"--grow-kimg must be positive (got {c.grow_kimg})")
     if c.spectral_norm is None:
         # Without it the batch-norm DCGAN critic overpowers G on small sets within a few thousand
         # steps (D loss -> 0, mode collapse; seen twice while training the shipped model).
@@ -194,16 +197,16 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     if c.ema_kimg is None:
         c.ema_kimg = 0.0 if adain else 10.0
     if c.n_critic is None:
-        c.n_critic = 5 if wgan else 1
+        c.n_critic = 5 if wgan and family_method != "pggan" else 1
     karras = family_method in ("stylegan", "pggan")  # Adam(lr, β1=0, β2=0.99) with equalised learning rate
     if c.lr is None:
-        c.lr = 1e-4 if wgan or adain else (2.5e-3 if karras else (2e-4 if gan or cyclegan else 5e-4))
+        c.lr = KARRAS_LR.get(family_method) or (1e-4 if wgan or adain else (2e-4 if gan or cyclegan else 5e-4))
     if c.lr_d is None:
         c.lr_d = c.lr
     if c.beta1 is None:
         c.beta1 = 0.0 if wgan or karras else (0.5 if gan or cyclegan else 0.9)
     if c.beta2 is None:
-        c.beta2 = 0.9 if wgan else (0.99 if karras else 0.999)
+        c.beta2 = 0.99 if karras else (0.9 if wgan else 0.999)
     _resolve_augment(c, gan, family_method, n_images)
     for name in ("steps", "batch", "size", "log_every", "sample_every", "ckpt_every", "keep"):
         if getattr(c, name) < 1:
@@ -221,6 +224,8 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
 
 # Latent sizes by method: DCGAN's 100 (Radford et al.), FastGAN's and our StyleGAN preset's 256, the VAE's 128.
 LATENT_DIMS = {"gan": 100, "stylegan": 256, "fastgan": 256, "pggan": 256}
+DEFAULT_LOSSES = {"fastgan": "hinge", "pggan": "wgan-gp", "cyclegan": "lsgan"}  # each paper's own
+KARRAS_LR = {"stylegan": 2.5e-3, "pggan": 1e-3}  # StyleGAN2-ADA's and PGGAN's Adam rates
 AUGMENTS = ("ada", "diffaugment", "none")
 DIFFAUGMENT_POLICY = "color,translation,cutout"
 
@@ -255,9 +260,8 @@ def _resolve_cyclegan(c: TrainConfig) -> None:
     from artforge.models.cyclegan import MIN_SIZE, default_res_blocks
 
     c.source = ""  # the data are domain_a and domain_b; recording the unused default would mislead
-    if c.loss not in ("nsgan", "lsgan"):  # nsgan: TrainConfig's default, i.e. not chosen by the user
+    if c.loss != "lsgan":
         raise ArtforgeError(f"cyclegan trains with the paper's least-squares GAN loss; --loss {c.loss} does not apply")
-    c.loss = "lsgan"
     if c.size % 4 or c.size < MIN_SIZE:
         raise ArtforgeError(f"cyclegan needs --size a multiple of 4 and at least {MIN_SIZE} (got {c.size})")
     if c.res_blocks is None:
@@ -330,5 +334,7 @@ def method_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         "ada_kimg": cfg.ada_kimg,
         "style_mixing": cfg.style_mixing,
         "pl_weight": cfg.pl_weight,
+        "grow_kimg": cfg.grow_kimg,
+        "batch": cfg.batch,
         "beta": cfg.beta,
     }

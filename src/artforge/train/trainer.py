@@ -229,14 +229,8 @@ class Trainer:
         # Every rank must write into the folder rank 0 named (default names carry a timestamp).
         self.run_dir = Path(distributed.broadcast_object(self.dist, str(self.run_dir)))
         cfg = dataclasses.replace(cfg, out=str(self.run_dir))
-        self.data = None
-        if cfg.model == AUTO:  # no --model: the pictures' count decides (artforge.train.choose)
-            self.two_domain = False
-            check_sources(cfg, 1)
-            self.data = self._load_data(cfg)
-            cfg, why = choose_model(cfg, len(self.data), self.device.type)
-            if self.dist.is_main:
-                print(f"chose {why}", file=sys.stderr)
+        # No --model: the race's winner for this size and machine (artforge.train.choose).
+        cfg, why = choose_model(cfg, self.device.type)
         family = get_family(cfg.model)
         self.two_domain = method_class(family.method).domains == 2
         check_sources(cfg, 2 if self.two_domain else 1)
@@ -244,8 +238,9 @@ class Trainer:
         # meta device (shapes only, no memory) so that e.g. a size the model cannot make is said at once.
         with torch.device("meta"):
             create_model(cfg.model, **model_kwargs(resolve(cfg, family.method, n_images=0)))
-        if self.data is None:
-            self.data = self._load_data(cfg)
+        self.data = self._load_data(cfg)
+        if why and self.dist.is_main:  # said once the flags and the pictures are known to be good
+            print(f"chose {why}", file=sys.stderr)
         self.data_fingerprint = self._data_fingerprint()  # saved with every state, checked on resume
         self.cfg = cfg = resolve(cfg, family.method, len(self.data))
         if cfg.batch % self.dist.world:
@@ -632,6 +627,8 @@ def default_run_dir(cfg: TrainConfig, runs_root: Path = Path("runs")) -> Path:
 def config_for_resume(run_dir: Path, overrides: dict) -> TrainConfig:
     """The run's recorded config with the user's new flags applied (only those that keep the networks and data)."""
     saved = TrainConfig.load_yaml(Path(run_dir) / "config.yaml")
+    # "auto" for a field the run fixed asks for nothing new: the run's own resolved choice stands.
+    overrides = {k: v for k, v in overrides.items() if not (k in KEEP_ON_RESUME and v == AUTO)}
     clash = [k for k in KEEP_ON_RESUME if k in overrides and overrides[k] != getattr(saved, k)]
     if clash:
         flags = ", ".join(f"--{k.replace('_', '-')} (the run has {getattr(saved, k)!r})" for k in clash)
