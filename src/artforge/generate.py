@@ -20,6 +20,7 @@ from artforge import __version__
 from artforge.errors import ArtforgeError, CheckpointError
 from artforge.fileio import atomic_write, atomic_write_bytes
 from artforge.methods import Method, create_method
+from artforge.methods.base import slerp  # noqa: F401  (artforge.generate.slerp, as before)
 from artforge.models import load_export, read_export_config
 from artforge.pictures import make_grid, save_png, to_uint8
 
@@ -153,15 +154,6 @@ def style_mix(
     picture = save_png(Image.fromarray(to_uint8(mixed)[0]), out / f"{name}.png", meta)
     strip = torch.cat([model.decode(w_a), model.decode(w_b), mixed])
     return [picture, save_png(make_grid(strip, ncol=3), out / f"{name}-strip.png", meta)]
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation (Shoemake 1985; White 2016 for GAN latents): stays on the shell
-    where Gaussian latents live, unlike a straight line through the low-density centre."""
-    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
-    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
-    so = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
 def walk_latents(

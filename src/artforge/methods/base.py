@@ -109,8 +109,6 @@ class Method(abc.ABC):
     def latent_path(self, a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
         """The point at ``t`` on the way from latent ``a`` to ``b`` (walks, morphs): a slerp, which stays
         on the shell where Gaussian latents live (White 2016); methods with other spaces override it."""
-        from artforge.generate import slerp
-
         return slerp(a, b, t)
 
     @torch.no_grad()
@@ -133,6 +131,15 @@ class Method(abc.ABC):
     ) -> torch.Tensor:
         z = self.latents(n, generator, truncation)
         return torch.cat([self.decode(chunk) for chunk in z.split(batch)])
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985; White 2016 for GAN latents): stays on the shell
+    where Gaussian latents live, unlike a straight line through the low-density centre."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
 _METHODS: dict[str, type[Method]] = {}
