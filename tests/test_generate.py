@@ -111,3 +111,27 @@ def test_a_failed_walk_keeps_the_old_animation(export, tmp_path, monkeypatch):
         interpolate(model, walk, keys=2, frames_per_key=3, fps=8, display_size=16)
     assert gif.read_bytes() == b"an older walk"
     assert sorted(p.name for p in walk.iterdir()) == ["interpolation-seed0.gif"]
+
+
+def test_sampling_flags_are_for_diffusion_models_only(export):
+    from artforge.errors import ArtforgeError
+    from artforge.generate import configure_sampling
+
+    with pytest.raises(ArtforgeError, match="diffusion models"):
+        configure_sampling(load_model(export), steps=10)
+
+
+def test_mixing_and_walks_take_projected_w_plus_latents(tmp_path):
+    from artforge.generate import parse_keys, style_mix
+    from artforge.latents import save_latent
+    from tests.conftest import tiny_export
+
+    model = load_model(tiny_export(tmp_path / "m", "stylegan"))
+    w_plus = model.per_layer(model.latents(1, torch.Generator().manual_seed(4)))
+    w_plus[:, 3:] += 0.5  # a w+ no single w gives, as projection makes
+    path = save_latent(tmp_path / "cat-latent.safetensors", w_plus, model, space="w+")
+    paths = style_mix(model, "7", str(path), "0-1", tmp_path / "mix")
+    assert paths[0].name == "mix-seed7-cat-layers0-1.png"
+    keys = parse_keys(model, f"{path},2,3")
+    assert keys.shape == (3, model.num_ws, model.latent_dim)  # seeds' w became w+ to walk with it
+    torch.testing.assert_close(keys[0], w_plus[0])

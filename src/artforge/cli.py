@@ -84,30 +84,101 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from artforge.generate import generate, interpolate, load_model, style_mix
+    from artforge import generate as gen
+    from artforge.train.precision import resolve_device
+
+    model = gen.load_model(args.model, device=resolve_device(args.device))
+    if args.sample_steps is not None or args.sampler is not None:
+        gen.configure_sampling(model, args.sample_steps, args.sampler)
+    out = Path(args.out)
+    if args.mix:
+        keys = args.mix.split(",")
+        if len(keys) != 2:
+            raise ArtforgeError(f"--mix takes two seeds or latent files, A,B (got {args.mix!r})")
+        paths = gen.style_mix(model, keys[0], keys[1], args.mix_layers, out, truncation=args.truncation)
+    elif args.interpolate:
+        keys = gen.parse_keys(model, args.keys, args.truncation)
+        paths = gen.interpolate(
+            model, out, seed=args.seed, keys=keys, frames_per_key=args.frames, fps=args.fps, truncation=args.truncation
+        )
+    else:
+        paths = _generate_pictures(model, args, out)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _generate_pictures(model, args: argparse.Namespace, out: Path) -> list[Path]:
+    """Seeds or a latent file, optionally moved along GANSpace directions (--edit) or walked along one."""
+    from artforge import directions as dirs
+    from artforge import generate as gen
+
+    if args.latent:
+        latents, stem = gen.key_latent(model, args.latent)
+        meta = {"latent_file": args.latent}
+    else:
+        latents, stem = gen.seed_latents(model, args.n, args.seed, args.truncation), f"seed{args.seed}"
+        meta = {"seed": args.seed, "truncation": args.truncation}
+    if args.edit is None and args.edit_strip is None:
+        if args.edit_layers:
+            raise ArtforgeError("--edit-layers goes with --edit or --edit-strip")
+        return gen.write_pictures(model, latents, out, stem, singles=not args.grid_only, **meta)
+    found = dirs.load_directions(model)
+    layers = None
+    if args.edit_layers:
+        if not hasattr(model, "num_ws"):
+            raise ArtforgeError("--edit-layers needs a model with per-layer styles (--model stylegan)")
+        layers = gen.parse_layers(args.edit_layers, model.num_ws, "--edit-layers")
+    if args.edit_strip is not None:
+        meta.update(edit_layers=args.edit_layers)
+        path = out / f"{stem}-direction{args.edit_strip}-strip.png"
+        return [dirs.write_edit_strip(model, latents, found, args.edit_strip, path, layers, **meta)]
+    edits = dirs.parse_edits(args.edit, len(found))
+    latents = dirs.apply_edits(model, latents, found, edits, layers)
+    label = "_".join(f"{i}{a:+g}" for i, a in edits)
+    meta.update(edit=args.edit, edit_layers=args.edit_layers)
+    return gen.write_pictures(model, latents, out, f"{stem}-edit{label}", singles=not args.grid_only, **meta)
+
+
+def _cmd_directions(args: argparse.Namespace) -> int:
+    from artforge import directions as dirs
+    from artforge.generate import load_model
     from artforge.train.precision import resolve_device
 
     model = load_model(args.model, device=resolve_device(args.device))
-    out = Path(args.out)
-    if args.mix:
-        seeds = args.mix.split(",")
-        if len(seeds) != 2 or not all(s.strip().lstrip("-").isdigit() for s in seeds):
-            raise ArtforgeError(f"--mix takes two seeds, SEED_A,SEED_B (got {args.mix!r})")
-        paths = style_mix(model, int(seeds[0]), int(seeds[1]), args.mix_layers, out, truncation=args.truncation)
-    elif args.interpolate:
-        paths = interpolate(
-            model,
-            out,
-            seed=args.seed,
-            keys=args.keys,
-            frames_per_key=args.frames,
-            fps=args.fps,
-            truncation=args.truncation,
+    found = dirs.compute_directions(model, k=args.n, samples=args.samples, seed=args.seed)
+    path = dirs.save_directions(model, found)
+    strips = dirs.write_strips(model, found)
+    print(f"{len(found)} directions in {found.space} from {found.samples} samples: {path}")
+    for i, (share, strip) in enumerate(zip(found.explained, strips)):
+        print(f"  {i:2d}  explains {100 * float(share):5.1f} %  {strip}")
+    print(f"edit: artforge generate {args.model} --edit 0:+2 -n 8   (or --edit-strip 0)")
+    return 0
+
+
+def _cmd_project(args: argparse.Namespace) -> int:
+    from artforge.generate import load_model
+    from artforge.project import project_pictures
+    from artforge.train.precision import resolve_device
+
+    model = load_model(args.model, device=resolve_device(args.device))
+    results = project_pictures(
+        model,
+        args.images,
+        args.out,
+        steps=args.steps,
+        space=args.space,
+        pixel_weight=args.pixel_weight,
+        seed=args.seed,
+        fit=args.fit,
+        background=args.background,
+    )
+    for r in results:
+        print(
+            f"{r.source}: {r.latent_path} ({r.space}; perceptual distance {r.perceptual:.4f}, "
+            f"pixel MSE {r.pixel_mse:.4f})"
         )
-    else:
-        paths = generate(model, args.n, args.seed, out, truncation=args.truncation, singles=not args.grid_only)
-    for p in paths:
-        print(p)
+    print(f"use a latent like a seed: artforge generate {args.model} --latent {results[0].latent_path}")
     return 0
 
 
@@ -539,16 +610,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="GANs: resample latent entries above this magnitude (BigGAN trick, e.g. 0.7); stylegan: ψ, pull w "
         "towards the mean w (1 = off); VAE: prior temperature",
     )
-    p.add_argument("--mix", metavar="SEED_A,SEED_B", help="stylegan: style mixing of two seeds' pictures")
+    p.add_argument("--latent", metavar="FILE", help="draw from a latent file (artforge project) instead of seeds")
+    p.add_argument(
+        "--edit",
+        metavar="K:AMOUNT,…",
+        help="move along directions (artforge directions first), e.g. 0:+3,2:-1.5 (standard deviations)",
+    )
+    p.add_argument("--edit-layers", metavar="LAYERS", help="stylegan: apply --edit / --edit-strip only to these layers")
+    p.add_argument("--edit-strip", type=int, metavar="K", help="each picture moved along direction K, −3σ … +3σ")
+    p.add_argument("--mix", metavar="A,B", help="stylegan: style mixing of two seeds or latent files")
     p.add_argument(
         "--mix-layers",
         default="0-3",
         help="with --mix: the layers taken from A, coarsest first (default 0-3: pose and layout); the rest from B",
     )
+    p.add_argument("--sample-steps", type=int, help="ddpm: denoising steps per picture (default: the run's, 50)")
+    p.add_argument(
+        "--sampler",
+        choices=["ddim", "ddpm"],
+        help="ddpm: ddim (deterministic, the default) or ddpm (ancestral, fresh noise at every step)",
+    )
     p.add_argument("-o", "--out", default="out/generated", help="output folder (default out/generated)")
     p.add_argument("--grid-only", action="store_true", help="write only the grid, not each picture")
     p.add_argument("--interpolate", action="store_true", help="write a looping latent walk (GIF, and MP4)")
-    p.add_argument("--keys", type=int, default=4, help="key latents in the walk (default 4)")
+    p.add_argument(
+        "--keys", default="4", help="key latents in the walk: a number (default 4), or latent files / seeds a,b,…"
+    )
     p.add_argument("--frames", type=int, default=24, help="frames between two keys (default 24)")
     p.add_argument("--fps", type=int, default=24, help="frames per second (default 24)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
@@ -581,6 +668,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", default="white", help="colour under transparency and padding")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.set_defaults(func=_cmd_translate)
+
+    p = sub.add_parser(
+        "project",
+        help="find the latent of real pictures (then edit, mix or walk from them like seeds)",
+        description="Examples:\n  artforge project runs/my-run photo.jpg -o out/projected\n"
+        "  artforge generate runs/my-run --latent out/projected/photo-latent.safetensors",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="a run folder, its model/ export, or 'default'")
+    p.add_argument("images", nargs="+", metavar="IMAGES", help="picture files and/or folders (read recursively)")
+    p.add_argument("-o", "--out", default="out/projected", help="output folder (default out/projected)")
+    p.add_argument("--steps", type=int, default=300, help="optimisation steps per picture (default 300)")
+    p.add_argument(
+        "--space",
+        default="auto",
+        choices=["auto", "z", "w", "w+", "noise"],
+        help="auto: w+ for stylegan (w: one style, easier to edit), DDIM noise for ddpm, else z",
+    )
+    p.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the pixel term (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="for the starting candidates and exploration noise")
+    p.add_argument("--fit", default="crop", choices=["crop", "pad", "stretch"], help="non-square pictures")
+    p.add_argument("--background", default="white", help="colour under transparency and padding")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.set_defaults(func=_cmd_project)
+
+    p = sub.add_parser(
+        "directions",
+        help="find a model's main latent directions (GANSpace) and draw a strip for each",
+        description="Example:\n  artforge directions runs/my-run -n 10\n  artforge generate runs/my-run --edit-strip 0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="a run folder or its model/ export")
+    p.add_argument("-n", type=int, default=20, help="how many directions (default 20)")
+    p.add_argument("--samples", type=int, help="latents analysed (default 10,000 w for stylegan, else 2,000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.set_defaults(func=_cmd_directions)
 
     p = sub.add_parser("data", help="inspect or prepare a folder of pictures")
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -54,18 +54,60 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Method:
     nets, config = load_export(export, device=device)
     method = create_method(config["method"], nets, **config.get("method_kwargs", {}))
     method.source_path = str(export)
+    method.model_arg = str(path)  # as the user named it ("default", a run folder): for messages
     method.config = config
     return method
 
 
+def configure_sampling(model: Method, steps: int | None = None, sampler: str | None = None) -> Method:
+    """Set a diffusion model's denoising steps and sampler; a clear error for a model that has none."""
+    if not hasattr(model, "configure_sampling"):
+        raise ArtforgeError(
+            f"--sample-steps/--sampler are for diffusion models (--model ddpm); "
+            f"{model.config.get('model', 'this model')} draws a picture in one pass"
+        )
+    model.configure_sampling(steps, sampler)
+    return model
+
+
 def provenance(model: Method, **params) -> dict:
     """The PNG metadata of a picture made by ``model``: which model, artforge's version, and ``params``."""
+    sampling = {}
+    if hasattr(model, "sample_steps"):  # diffusion: how many denoising steps made the picture
+        sampling = {"sample_steps": model.sample_steps, "sampler": model.sampler_name}
     return {
         "model": getattr(model, "source_path", ""),
         "model_name": model.config.get("model", ""),
         "artforge_version": __version__,
+        **sampling,
         **params,
     }
+
+
+def seed_latents(model: Method, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:
+    """The latents of ``n`` pictures for ``seed`` (picture i is the same whatever ``n``)."""
+    if n < 1:
+        raise ArtforgeError("-n must be at least 1")
+    return model.latents(n, torch.Generator().manual_seed(seed), truncation)
+
+
+def write_pictures(
+    model: Method, latents: torch.Tensor, out: str | Path, stem: str, grid: bool = True, singles: bool = True, **meta
+) -> list[Path]:
+    """Decode ``latents`` (64 at a time) and write ``OUT/STEM-IIII.png`` for each and ``OUT/grid-STEM.png``."""
+    out = Path(out)
+    images = torch.cat([model.decode(chunk) for chunk in latents.split(64)])
+    written = []
+    if singles:
+        for i, picture in enumerate(to_uint8(images)):
+            written.append(
+                save_png(Image.fromarray(picture), out / f"{stem}-{i:04d}.png", provenance(model, index=i, **meta))
+            )
+    if grid:
+        written.append(
+            save_png(make_grid(images), out / f"grid-{stem}.png", provenance(model, count=len(images), **meta))
+        )
+    return written
 
 
 def generate(
@@ -78,22 +120,28 @@ def generate(
     singles: bool = True,
 ) -> list[Path]:
     """Write ``n`` pictures (and a grid) for ``seed``; the same seed gives the same pictures."""
-    if n < 1:
-        raise ArtforgeError("-n must be at least 1")
-    out = Path(out)
-    images = model.sample(n, generator=torch.Generator().manual_seed(seed), truncation=truncation)
-    written = []
-    if singles:
-        for i, picture in enumerate(to_uint8(images)):
-            meta = provenance(model, seed=seed, index=i, truncation=truncation)
-            written.append(save_png(Image.fromarray(picture), out / f"seed{seed}-{i:04d}.png", meta))
-    if grid:
-        meta = provenance(model, seed=seed, count=n, truncation=truncation)
-        written.append(save_png(make_grid(images), out / f"grid-seed{seed}.png", meta))
-    return written
+    latents = seed_latents(model, n, seed, truncation)
+    return write_pictures(model, latents, out, f"seed{seed}", grid, singles, seed=seed, truncation=truncation)
 
 
-def parse_layers(text: str, num_ws: int) -> list[int]:
+def key_latent(model: Method, key: str, truncation: float | None = None) -> tuple[torch.Tensor, str]:
+    """A seed (``"12"``) or a latent file (``"cat-latent.safetensors"``) -> (its latents, a label for names)."""
+    key = key.strip()
+    if key.lstrip("-").isdigit():
+        return seed_latents(model, 1, int(key), truncation), f"seed{int(key)}"
+    from artforge.latents import load_latent
+
+    return load_latent(key, model), Path(key).stem.removesuffix("-latent")
+
+
+def same_shape(model: Method, latents: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Latents of one shape: StyleGAN's w become w+ when any of them is a projected w+."""
+    if len({tuple(z.shape[1:]) for z in latents}) > 1 and hasattr(model, "per_layer"):
+        return [model.per_layer(z) for z in latents]
+    return latents
+
+
+def parse_layers(text: str, num_ws: int, flag: str = "--mix-layers") -> list[int]:
     """``"0-3"``, ``"4-"``, ``"0,2,5"`` -> sorted layer indices below ``num_ws``; a clear error otherwise."""
     layers: set[int] = set()
     try:
@@ -103,10 +151,10 @@ def parse_layers(text: str, num_ws: int) -> list[int]:
             last = (int(hi) if hi else num_ws - 1) if sep else first
             layers.update(range(first, last + 1))
     except ValueError:
-        raise ArtforgeError(f"--mix-layers {text!r}: write layer numbers like 0-3, 4- or 0,2,5") from None
+        raise ArtforgeError(f"{flag} {text!r}: write layer numbers like 0-3, 4- or 0,2,5") from None
     bad = sorted(i for i in layers if not 0 <= i < num_ws)
     if not layers or bad:
-        raise ArtforgeError(f"--mix-layers {text!r}: this model has layers 0-{num_ws - 1} (coarsest first)")
+        raise ArtforgeError(f"{flag} {text!r}: this model has layers 0-{num_ws - 1} (coarsest first)")
     return sorted(layers)
 
 
@@ -139,28 +187,33 @@ def style_mixing_grid(
 
 
 def style_mix(
-    model: Method, seed_a: int, seed_b: int, layers: str, out: str | Path, truncation: float | None = None
+    model: Method, key_a: str, key_b: str, layers: str, out: str | Path, truncation: float | None = None
 ) -> list[Path]:
-    """Write the picture taking ``layers`` (e.g. ``"0-3"``, the coarse ones) from seed A and the rest
-    from seed B, and a strip A | B | mix beside it."""
+    """Write the picture taking ``layers`` (e.g. ``"0-3"``, the coarse ones) from A and the rest from B —
+    each a seed or a projected latent file — and a strip A | B | mix beside it."""
     model = _mixing_model(model)
     chosen = parse_layers(layers, model.num_ws)
-    w_a = model.latents(1, torch.Generator().manual_seed(seed_a), truncation)
-    w_b = model.latents(1, torch.Generator().manual_seed(seed_b), truncation)
-    mixed = model.decode(model.mix(w_a, w_b, chosen))
-    meta = provenance(model, mix_a=seed_a, mix_b=seed_b, mix_layers=layers, truncation=truncation)
+    (w_a, name_a), (w_b, name_b) = key_latent(model, key_a, truncation), key_latent(model, key_b, truncation)
+    mixed = model.decode(model.mix(w_a[:1], w_b[:1], chosen))
+    meta = provenance(model, mix_a=key_a, mix_b=key_b, mix_layers=layers, truncation=truncation)
     out = Path(out)
-    name = f"mix-a{seed_a}-b{seed_b}-layers{layers.replace(',', '_')}"
+    name = f"mix-{name_a}-{name_b}-layers{layers.replace(',', '_')}"
     picture = save_png(Image.fromarray(to_uint8(mixed)[0]), out / f"{name}.png", meta)
-    strip = torch.cat([model.decode(w_a), model.decode(w_b), mixed])
+    strip = torch.cat([model.decode(w_a[:1]), model.decode(w_b[:1]), mixed])
     return [picture, save_png(make_grid(strip, ncol=3), out / f"{name}-strip.png", meta)]
 
 
 def walk_latents(
-    model: Method, keys: int, frames_per_key: int, seed: int, truncation: float | None = None, loop: bool = True
+    model: Method,
+    keys: int | torch.Tensor,
+    frames_per_key: int,
+    seed: int,
+    truncation: float | None = None,
+    loop: bool = True,
 ) -> torch.Tensor:
-    """Latents slerping through ``keys`` random key points (back to the first when ``loop``)."""
-    z = model.latents(keys, torch.Generator().manual_seed(seed), truncation)
+    """Latents walking through ``keys`` key points — that many random ones, or the given latents — along
+    each model's path (slerp for Gaussian latents and DDPM noise, lerp in W), back to the first when ``loop``."""
+    z = seed_latents(model, keys, seed, truncation) if isinstance(keys, int) else keys
     stops = list(z) + ([z[0]] if loop else [])
     legs = zip(stops[:-1], stops[1:])
     path = [model.latent_path(a, b, i / frames_per_key) for a, b in legs for i in range(frames_per_key)]
@@ -169,11 +222,24 @@ def walk_latents(
     return torch.stack(path)
 
 
+def parse_keys(model: Method, text: str, truncation: float | None = None) -> int | torch.Tensor:
+    """``--keys``: a number of random key latents, or comma-separated latent files / seeds to walk through."""
+    text = str(text).strip()
+    if text.isdigit():
+        if int(text) < 2:
+            raise ArtforgeError("--keys must be at least 2 (or two or more latent files / seeds, comma-separated)")
+        return int(text)
+    parts = [p for p in text.split(",") if p.strip()]
+    if len(parts) < 2:
+        raise ArtforgeError(f"--keys {text!r}: give a number, or two or more latent files or seeds, comma-separated")
+    return torch.cat(same_shape(model, [key_latent(model, p, truncation)[0][:1] for p in parts]))
+
+
 def interpolate(
     model: Method,
     out: str | Path,
     seed: int = 0,
-    keys: int = 4,
+    keys: int | torch.Tensor = 4,
     frames_per_key: int = 24,
     fps: int = 24,
     truncation: float | None = None,
@@ -184,15 +250,23 @@ def interpolate(
     out.mkdir(parents=True, exist_ok=True)
     z = walk_latents(model, keys, frames_per_key, seed, truncation)
     frames = torch.cat([model.decode(chunk) for chunk in z.split(64)])
+    name = f"interpolation-seed{seed}" if isinstance(keys, int) else "interpolation-keys"
+    return write_animation(frames, out / name, fps, display_size)
+
+
+def write_animation(
+    frames: torch.Tensor, stem: Path, fps: int, display_size: int = 256, loop: bool = True
+) -> list[Path]:
+    """Write ``frames`` (N×3×H×W in [-1, 1]) as ``STEM.gif``, and ``STEM.mp4`` when ffmpeg is available."""
     pictures = [
         Image.fromarray(f).resize((display_size, display_size), Image.Resampling.LANCZOS) for f in to_uint8(frames)
     ]
-    gif = out / f"interpolation-seed{seed}.gif"
+    gif = stem.with_name(stem.name + ".gif")
     buf = io.BytesIO()
     pictures[0].save(buf, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps), loop=0)
     atomic_write_bytes(gif, buf.getvalue())
     written = [gif]
-    mp4 = _write_mp4(pictures, out / f"interpolation-seed{seed}.mp4", fps)
+    mp4 = _write_mp4(pictures, stem.with_name(stem.name + ".mp4"), fps)
     if mp4:
         written.append(mp4)
     return written

@@ -24,6 +24,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 _GOLDEN = 0x9E3779B97F4A7C15  # 2^64 / φ: spreads consecutive (seed, step) pairs over the seed space
@@ -72,3 +74,17 @@ class SampleNoise:
             device,
             torch.int64,
         )
+
+
+def latent_generators(z: torch.Tensor) -> list[torch.Generator]:
+    """One CPU generator per latent row, seeded by a hash of its values.
+
+    Sampling noise drawn from them (FastGAN's injected noise, DDPM's ancestral steps) depends on
+    the latent alone: picture i of a seed is the same in any batch, and torch's global random
+    state is never touched.
+    """
+    rows = z.detach().float().cpu().contiguous().numpy()
+    return [
+        torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(row.tobytes()).digest()[:8], "little") >> 1)
+        for row in rows
+    ]

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from artforge.data.decode import BadImage, load_image
-from artforge.data.images import SkippedFile, print_to_stderr, scan_folder
+from artforge.data.images import SkippedFile, collect_pictures, no_usable_picture, print_to_stderr
 from artforge.data.sources import parse_color
 from artforge.errors import ArtforgeError
 from artforge.generate import load_model, provenance
@@ -49,23 +49,6 @@ def translation_size(model: Method, size: int | None = None) -> int:
     if rounded < MIN_SIZE:
         raise ArtforgeError(f"--size must be at least {MIN_SIZE} pixels (got {wanted})")
     return rounded
-
-
-def collect_pictures(inputs: Iterable[str | Path]) -> tuple[list[Path], list[SkippedFile]]:
-    """Files named directly plus every candidate file under named folders (recursively, sorted)."""
-    files: list[Path] = []
-    skipped: list[SkippedFile] = []
-    for item in inputs:
-        path = Path(item).expanduser()
-        if path.is_dir():
-            found, left_out = scan_folder(path)
-            files += found
-            skipped += left_out
-        elif path.is_file():
-            files.append(path)
-        else:
-            skipped.append(SkippedFile(str(item), "no such file or folder"))
-    return files, skipped
 
 
 def translate(
@@ -101,7 +84,7 @@ def translate(
         if pictures:
             written += _translate_and_save(model, pictures, sources, direction, size, Path(out), taken)
     if not written:
-        raise ArtforgeError(_nothing_usable(inputs, skipped))
+        raise ArtforgeError(no_usable_picture(inputs, skipped, "to translate"))
     return written
 
 
@@ -145,11 +128,3 @@ def _unique_name(source: Path, direction: str, taken: set[str]) -> str:
         name = f"{source.stem}-{direction}-{k}.png"
     taken.add(name)
     return name
-
-
-def _nothing_usable(inputs: Iterable[str | Path], skipped: list[SkippedFile]) -> str:
-    named = ", ".join(str(i) for i in inputs)
-    if not skipped:
-        return f"no picture to translate in {named} (the folders are empty)"
-    example = next((s for s in skipped if not s.reason.startswith("hidden")), skipped[0])
-    return f"no usable picture to translate in {named}: {len(skipped)} skipped (e.g. {example.path}: {example.reason})"

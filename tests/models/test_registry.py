@@ -16,6 +16,7 @@ TINY = {
     "fastgan": dict(image_size=32, latent_dim=8, width=4),
     "pggan": dict(image_size=16, latent_dim=8, width=4, max_width=8),
     "stylegan": dict(image_size=32, latent_dim=8, width=4, max_width=8, mapping_layers=1),
+    "ddpm": dict(image_size=16, width=8),
 }
 # cyclegan translates pictures (tests/models/test_cyclegan.py); adain decodes features (tests/models/test_adain.py)
 SAMPLERS = sorted(k for k in TINY if k not in ("cyclegan", "adain"))
@@ -26,9 +27,18 @@ def test_every_registered_model_has_a_tiny_config():
     assert set(list_models()) == set(TINY)
 
 
-def _sample(nets, kw):
-    net = nets.get("generator") or nets["vae"]
-    return net(torch.randn(3, kw["latent_dim"]))
+def _sampler_part(nets) -> str:
+    return next(p for p in ("generator", "vae", "unet") if p in nets)
+
+
+def _sample(nets, kw, latents=None):
+    """Pictures from the sampling network (the UNet: one denoising prediction)."""
+    if "unet" in nets:
+        size = kw["image_size"]
+        x = latents if latents is not None else torch.randn(3, 3 * size * size)
+        return nets["unet"](x.view(-1, 3, size, size), torch.arange(x.size(0)) * 400)
+    net = nets[_sampler_part(nets)]
+    return net(latents if latents is not None else torch.randn(3, kw["latent_dim"]))
 
 
 @pytest.mark.parametrize("name", SAMPLERS)
@@ -46,6 +56,9 @@ def test_forward_backward_shapes(name):
         grads = [p.grad for p in nets["generator"].parameters() if p.grad is not None]
         assert grads and all(torch.isfinite(g).all() for g in grads)
         assert any(g.abs().sum() > 0 for g in grads)
+    elif "unet" in nets:
+        (x - 1).square().mean().backward()  # towards a target: the zero-initialised output layer learns
+        assert nets["unet"].conv_out.weight.grad.abs().sum() > 0
     else:
         mu, logvar = nets["vae"].encode(x.detach())
         assert mu.shape == logvar.shape == (3, kw["latent_dim"])
@@ -58,14 +71,18 @@ def test_export_round_trip_reproduces_outputs(name, tmp_path):
     kw = TINY[name]
     torch.manual_seed(0)
     nets = create_model(name, **kw)
-    part = "generator" if "generator" in nets else "vae"
+    part = _sampler_part(nets)
     nets[part].eval()
-    z = torch.randn(2, kw["latent_dim"])
-    before = nets[part](z)
+    z = torch.randn(2, getattr(nets[part], "latent_dim", None) or kw["latent_dim"])
+    if part == "unet":  # its zero-initialised output layer would hide a bad round trip
+        with torch.no_grad():
+            for p in nets[part].parameters():
+                p.add_(torch.randn_like(p) * 0.01)
+    before = _sample(nets, kw, z)
     save_export(tmp_path, {part: nets[part]}, {"model": name, "model_kwargs": kw, "method": "x"}, {"step": 7})
     loaded, config = load_export(tmp_path)
     assert list(loaded) == [part] and config["model"] == name
-    torch.testing.assert_close(loaded[part](z), before)
+    torch.testing.assert_close(_sample(loaded, kw, z), before)
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -50,6 +50,7 @@ def tiny(tmp_path, **kw) -> TrainConfig:
         ("dcgan", {"augment": "ada", "ada_kimg": 0.01}),
         ("stylegan", {"size": 32, "width": 4, "r1_gamma": 0.1}),
         ("pggan", {"width": 4, "grow_kimg": 0.008}),
+        ("ddpm", {"latent_dim": None, "sample_steps": 2}),
     ],
 )
 def test_every_family_trains_and_exports(tmp_path, model, extra):
@@ -95,6 +96,22 @@ def test_stylegan_with_ada_resumes_exactly_with_p_and_lazy_terms(tmp_path):
             torch.testing.assert_close(b["nets"][name][key], value, msg=f"{name}.{key}")
     rows = [json.loads(line) for line in (full / "stats.jsonl").read_text().splitlines()]
     assert all("discriminator/ada_p" in r for r in rows)
+
+
+def test_ddpm_resumes_exactly_and_samples_by_its_run_settings(tmp_path):
+    kw = dict(model="ddpm", latent_dim=None, sample_steps=2, prediction="eps", ckpt_every=3)
+    full = train(tiny(tmp_path / "a", steps=6, **kw))
+    part = train(tiny(tmp_path / "b", steps=3, **kw))
+    train(config_for_resume(part, {"steps": 6}), resume=part)
+    a, _ = load_latest_state(full)
+    b, _ = load_latest_state(part)
+    for kind in ("nets", "ema"):  # dropout and the timestep/noise draws resume where they were
+        for key, value in a[kind]["unet"].items():
+            torch.testing.assert_close(b[kind]["unet"][key], value, msg=f"{kind}.{key}")
+    method = load_model(full)
+    assert (method.prediction, method.sample_steps, method.sampler_name) == ("eps", 2, "ddim")
+    rows = [json.loads(line) for line in (full / "stats.jsonl").read_text().splitlines()]
+    assert all("unet/mse" in r for r in rows)
 
 
 def test_pggan_resumed_mid_fade_continues_the_schedule_exactly(tmp_path):

@@ -46,7 +46,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -130,6 +130,32 @@ def scan_folder(folder: Path) -> tuple[list[Path], list[SkippedFile]]:
     """
     candidates, _sidecars, skipped = _scan(Path(folder))
     return candidates, skipped
+
+
+def collect_pictures(inputs: Iterable[str | Path]) -> tuple[list[Path], list[SkippedFile]]:
+    """Files named directly plus every candidate file under named folders (recursively, sorted)."""
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found, left_out = scan_folder(path)
+            files += found
+            skipped += left_out
+        elif path.is_file():
+            files.append(path)
+        else:
+            skipped.append(SkippedFile(str(item), "no such file or folder"))
+    return files, skipped
+
+
+def no_usable_picture(inputs: Iterable[str | Path], skipped: list[SkippedFile], purpose: str) -> str:
+    """The error when no named file or folder held a usable picture (``purpose``: e.g. "to translate")."""
+    named = ", ".join(str(i) for i in inputs)
+    if not skipped:
+        return f"no picture {purpose} in {named} (the folders are empty)"
+    example = next((s for s in skipped if not s.reason.startswith("hidden")), skipped[0])
+    return f"no usable picture {purpose} in {named}: {len(skipped)} skipped (e.g. {example.path}: {example.reason})"
 
 
 def _scan(folder: Path) -> tuple[list[Path], list[Path], list[SkippedFile]]:

@@ -84,6 +84,10 @@ class Method(abc.ABC):
     def latent_dim(self) -> int:
         return self.sampler.latent_dim
 
+    def latent_shapes(self) -> list[tuple[int, ...]]:
+        """Shapes (without the batch) of the latents :meth:`decode` takes, the sampled one first."""
+        return [(self.latent_dim,)]
+
     @property
     def sampler(self) -> nn.Module:
         return self.nets[self.export_parts[0]]
@@ -111,10 +115,14 @@ class Method(abc.ABC):
         on the shell where Gaussian latents live (White 2016); methods with other spaces override it."""
         return slerp(a, b, t)
 
+    def render(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] for latent codes ``z``, differentiable in ``z`` (projection optimises through it)."""
+        return self.sampler(z).float().clamp(-1, 1)
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for latent codes ``z``."""
-        return self.sampler(z).float().clamp(-1, 1)
+        return self.render(z)
 
     def preview_inputs(self, n: int, generator: torch.Generator, data: Any = None) -> Any:
         """Fixed inputs for the sample grids written while training (default: ``n`` latents)."""
@@ -151,7 +159,7 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 
 def method_class(name: str) -> type[Method]:
-    from artforge.methods import adain, cyclegan, fastgan, gan, pggan, stylegan, vae  # noqa: F401  (registers the built-in methods)
+    from artforge.methods import adain, cyclegan, diffusion, fastgan, gan, pggan, stylegan, vae  # noqa: F401  (registers the built-in methods)
 
     if name not in _METHODS:
         raise ArtforgeError(f"unknown method {name!r}; choose one of: {', '.join(sorted(_METHODS))}")

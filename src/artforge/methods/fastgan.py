@@ -61,7 +61,6 @@ class FastGAN(GAN):
     # generator_loss: GAN's, i.e. −D(aug(G(z))).mean() for the hinge loss, through _fake above.
 
     # -- sampling ---------------------------------------------------------------------------
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def render(self, z: torch.Tensor) -> torch.Tensor:
         """Pictures for latents ``z``; each picture's injected noise follows from its latent alone."""
         return self.sampler(z, noise_fn=latent_noise(z)).float().clamp(-1, 1)

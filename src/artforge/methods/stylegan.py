@@ -103,6 +103,9 @@ class StyleGAN(GAN):
     def num_ws(self) -> int:
         return self.sampler.num_ws
 
+    def latent_shapes(self) -> list[tuple[int, ...]]:
+        return [(self.latent_dim,), (self.num_ws, self.latent_dim)]  # w, and w+ (one style per layer)
+
     @torch.no_grad()
     def latents(
         self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
@@ -113,9 +116,8 @@ class StyleGAN(GAN):
         z = torch.cat([torch.randn(1, g.latent_dim, generator=generator) for _ in range(n)]).to(device)
         return g.truncate(g.mapping(z), truncation)
 
-    @torch.no_grad()
-    def decode(self, w: torch.Tensor) -> torch.Tensor:
-        """Pictures for styles ``w``: N × w_dim (one style for every layer) or N × num_ws × w_dim."""
+    def render(self, w: torch.Tensor) -> torch.Tensor:
+        """Pictures for styles ``w``: N × w_dim (one style for every layer) or N × num_ws × w_dim (w+)."""
         if w.dim() == 2:
             w = w.unsqueeze(1).expand(-1, self.num_ws, -1)
         return self.sampler.synthesis(w).float().clamp(-1, 1)
@@ -133,9 +135,14 @@ class StyleGAN(GAN):
         """Walks in W are straight lines (W is not a Gaussian shell)."""
         return torch.lerp(a, b, t)
 
+    def per_layer(self, w: torch.Tensor) -> torch.Tensor:
+        """w (N × w_dim) as w+ (N × num_ws × w_dim); w+ as it is."""
+        return w.unsqueeze(1).repeat(1, self.num_ws, 1) if w.dim() == 2 else w.clone()
+
     def mix(self, w_coarse: torch.Tensor, w_fine: torch.Tensor, layers) -> torch.Tensor:
-        """Styles taking ``layers`` (indices into the num_ws) from ``w_coarse`` and the rest from ``w_fine``."""
-        ws = w_fine.unsqueeze(1).repeat(1, self.num_ws, 1)
+        """Styles taking ``layers`` (indices into the num_ws) from ``w_coarse`` and the rest from ``w_fine``
+        (either may be w or a projected w+)."""
+        ws = self.per_layer(w_fine)
         index = torch.tensor(sorted(layers), dtype=torch.long)
-        ws[:, index] = w_coarse.unsqueeze(1).expand(-1, len(index), -1)
+        ws[:, index] = self.per_layer(w_coarse).expand(ws.size(0), -1, -1)[:, index]
         return ws

@@ -53,8 +53,7 @@ class VAE(Method):
         """Temperature sampling: scale the prior sample by ``truncation`` (< 1 gives more typical images)."""
         return z if truncation is None or truncation <= 0 else z * truncation
 
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def render(self, z: torch.Tensor) -> torch.Tensor:
         return self.model.decode(z).float().clamp(-1, 1)
 
     @torch.no_grad()

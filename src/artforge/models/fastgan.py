@@ -46,7 +46,6 @@ has 4× the arithmetic of width 16, the paper's 64 16×.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Callable, NamedTuple
 
@@ -57,6 +56,7 @@ from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from artforge.models.layers import raw_weight
 from artforge.models.registry import register_model
+from artforge.randomness import latent_generators
 
 DEFAULT_WIDTH = 16  # the paper's ngf/ndf is 64; see the module docstring
 MIN_SIZE, MAX_SIZE = 32, 1024
@@ -232,11 +232,7 @@ def latent_noise(z: torch.Tensor) -> NoiseFn:
     Sampling then gives picture i of a seed whatever the batch it is drawn in, and never touches
     torch's global random state.  Each row seeds its own generator from a hash of its values.
     """
-    rows = z.detach().float().cpu().contiguous()
-    generators = [
-        torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(row.numpy().tobytes()).digest()[:8], "little") >> 1)
-        for row in rows
-    ]
+    generators = latent_generators(z)
 
     def noise_fn(n: int, h: int, w: int) -> torch.Tensor:
         if n != len(generators):

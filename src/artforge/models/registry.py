@@ -49,7 +49,7 @@ def register_model(name: str, *, method: str, parts: dict[str, Callable[..., nn.
 
 def _ensure_builtin_models_imported() -> None:
     # Importing the modules runs their register_model calls.
-    from artforge.models import adain, cyclegan, dcgan, fastgan, pggan, stylegan, vae  # noqa: F401
+    from artforge.models import adain, cyclegan, dcgan, fastgan, pggan, stylegan, unet, vae  # noqa: F401
 
 
 def list_models() -> list[str]:

@@ -48,6 +48,8 @@ class TrainConfig:
     pl_weight: float = 2.0              # stylegan: path-length regularisation weight; 0 = off
     grow_kimg: float = 10.0             # pggan: thousands of images per fade-in, and per stable phase after it
     beta: float = 1.0                   # VAE KL weight (1 = the true ELBO)
+    prediction: str = "v"               # ddpm: what the UNet predicts: v (Salimans & Ho 2022) | eps (Ho et al. 2020)
+    sample_steps: int = 50              # ddpm: DDIM steps per picture for grids, evaluation and generate
     res_blocks: int | None = None       # cyclegan: residual blocks per generator; None: 9 from 256 px, else 6
     cycle_weight: float = 10.0          # cyclegan: cycle-consistency weight λ (the paper uses 10)
     identity: float = 0.5               # cyclegan: identity-loss weight as a fraction of λ (paper 0.5; 0 = off)
@@ -130,6 +132,7 @@ ARCHITECTURE_FIELDS = (
     "encoder",
     "crop",
     "mapping_layers",
+    "prediction",
 )
 DATA_FIELDS = ("seed", "n_builtin", "background", "max_pixels")
 KEEP_ON_RESUME = ARCHITECTURE_FIELDS + DATA_FIELDS
@@ -185,7 +188,12 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
         # steps (D loss -> 0, mode collapse; seen twice while training the shipped model).
         # dcgan-seed stays the article's network unless asked; WGAN-GP's penalty already bounds its critic.
         c.spectral_norm = family_method == "gan" and c.model != "dcgan-seed" and not wgan
-    if c.latent_dim is None and not (cyclegan or adain):  # translators have no latent space
+    diffusion = family_method == "ddpm"
+    if diffusion:
+        _resolve_diffusion(c)
+    elif c.prediction != "v":
+        raise ArtforgeError(f"--prediction is for --model ddpm, not {c.model}")
+    if c.latent_dim is None and not (cyclegan or adain or diffusion):  # no latent size to choose
         c.latent_dim = LATENT_DIMS.get(family_method, 128)
     if family_method == "stylegan" and c.mapping_layers is None:
         c.mapping_layers = 2
@@ -255,6 +263,17 @@ def _resolve_augment(c: TrainConfig, gan: bool, family_method: str, n_images: in
         raise ArtforgeError("--ada-target must be between 0 and 1, and --ada-kimg positive")
 
 
+def _resolve_diffusion(c: TrainConfig) -> None:
+    """The diffusion model's choices: its latent is the starting noise (one value per pixel channel)."""
+    from artforge.methods.diffusion import PREDICTIONS, sampling_timesteps
+
+    if c.latent_dim is not None:
+        raise ArtforgeError("--latent-dim does not apply to ddpm: its latent is the starting noise, one per pixel")
+    if c.prediction not in PREDICTIONS:
+        raise ArtforgeError(f"--prediction must be {' or '.join(PREDICTIONS)} (got {c.prediction!r})")
+    sampling_timesteps(c.sample_steps)
+
+
 def _resolve_cyclegan(c: TrainConfig) -> None:
     """CycleGAN's fixed choices and limits (Zhu et al. 2017, §4 and appendix 7)."""
     from artforge.models.cyclegan import MIN_SIZE, default_res_blocks
@@ -316,6 +335,8 @@ def method_kwargs(cfg: TrainConfig) -> dict[str, Any]:
             "identity": cfg.identity,
             "pool_size": cfg.pool_size,
         }
+    if method == "ddpm":
+        return {"prediction": cfg.prediction, "sample_steps": cfg.sample_steps}
     if method == "adain":
         return {
             "encoder": cfg.encoder,
