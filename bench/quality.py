@@ -510,7 +510,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="real pictures for FID/KID/PR: the training pictures, or (with --train-on subset) the full folder",
     )
     p.add_argument("--eval-n", type=int, default=1000, help="samples measured (and real pictures; max: the set)")
-    p.add_argument("--batch", type=int, default=64, help="batch of every contestant (default 64)")
+    p.add_argument(
+        "--batch", type=int, default=None, help="batch of every contestant (default: the baseline's 64, artforge's own)"
+    )
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: os.cpu_count())")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "quality", help="grids, race PNGs, JSON")
     p.add_argument("--json", type=Path, default=None, help="results JSON (default OUT/quality.json)")
@@ -590,7 +592,7 @@ def main(argv=None) -> dict:
     for name in args.names:
         log(f"# {name} (load {_load()})")
         if name == BASELINE:
-            c = PlainDCGAN(images, args.batch)
+            c = PlainDCGAN(images, args.batch or 64)
         else:
             c = ArtforgeContestant(name, CONTESTANTS[name], folder, args.batch)
         try:
@@ -650,6 +652,10 @@ def _model_of(r: dict) -> tuple[str, str]:
     return cfg["model"], cfg["augment"] + (f" ({cfg['diffaugment']})" if cfg.get("diffaugment") else "")
 
 
+def _batch_of(r: dict) -> int | str:
+    return r.get("batch") or r.get("config", {}).get("batch") or "?"
+
+
 def markdown_tables(result: dict) -> str:
     """One table per budget, ready to paste into bench/RESULTS.md."""
     s, lines = result["settings"], []
@@ -659,9 +665,9 @@ def markdown_tables(result: dict) -> str:
             f"**{budget['label']} per contestant** — {result['data'].get('training_count')} training pictures, "
             f"N = {s['eval_n']} samples vs {s['eval_n']} real, features {s['features_described']}",
             "",
-            "| contestant | model | augment | precision | steps | images/s | FID | FID vs baseline | KID ×10³ "
+            "| contestant | model | augment | precision | batch | steps | images/s | FID | FID vs baseline | KID ×10³ "
             "| precision | recall | memorised |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, r in result["contestants"].items():
             snap = r["snapshots"][i]
@@ -676,7 +682,7 @@ def markdown_tables(result: dict) -> str:
                     f"{m['precision']:.2f} | {m['recall']:.2f} | {100 * m['memorization']['fraction_flagged']:.0f} %"
                 )
             lines.append(
-                f"| {name} | {model} | {augment} | {r['precision']} | {snap['steps']} | "
+                f"| {name} | {model} | {augment} | {r['precision']} | {_batch_of(r)} | {snap['steps']} | "
                 f"{snap['images_per_s']:.1f} | {figures} |"
             )
         lines.append("")

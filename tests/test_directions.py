@@ -94,3 +94,23 @@ def test_directions_then_edits_on_the_command_line(tmp_path, capsys):
     assert (tmp_path / "s" / "seed0-direction2-strip.png").is_file()
     assert main(["generate", str(export), "--edit", "0:1", "--edit-layers", "0-1", "-o", str(tmp_path / "x")]) == 2
     assert "per-layer styles" in capsys.readouterr().err
+
+
+def test_ddpm_directions_live_in_the_coarse_part_of_the_noise(tmp_path):
+    model = load_model(tiny_export(tmp_path, "ddpm"))
+    found = compute_directions(model, k=2, samples=300)
+    assert found.vectors.shape == (2, 3 * 16 * 16) and torch.isfinite(found.vectors).all()
+    blocks = found.vectors.view(2, 3, 8, 2, 8, 2)  # 8×8 blocks of 2×2 pixels at 16 px
+    torch.testing.assert_close(blocks, blocks[..., :1, :, :1].expand_as(blocks))  # constant in each block
+
+
+def test_models_without_a_latent_space_say_so(tmp_path, capsys):
+    from artforge.models import create_model
+
+    kw = dict(image_size=16, width=8, res_blocks=1)
+    nets = create_model("cyclegan", parts=("g_ab", "g_ba"), **kw)
+    export = save_export(tmp_path / "c", nets, {"model": "cyclegan", "model_kwargs": kw, "method": "cyclegan"})
+    assert main(["directions", str(export)]) == 2
+    assert main(["project", str(export), str(export / "config.json"), "-o", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("artforge: error") == 2

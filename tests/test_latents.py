@@ -22,7 +22,7 @@ def test_a_latent_of_other_weights_or_shape_is_refused(tmp_path):
     model = load_model(tiny_export(tmp_path / "m", seed=0))
     other = load_model(tiny_export(tmp_path / "o", seed=1))
     path = save_latent(tmp_path / "z.safetensors", torch.randn(1, 8), other, space="z")
-    with pytest.raises(ArtforgeError, match="made for another model"):
+    with pytest.raises(ArtforgeError, match="made for other weights"):
         load_latent(path, model)
     wrong = save_latent(tmp_path / "w.safetensors", torch.randn(1, 5), model, space="z")
     with pytest.raises(ArtforgeError, match=r"shape \(5,\)"):

@@ -94,3 +94,37 @@ def test_project_then_generate_from_the_latent_on_the_command_line(tmp_path, cap
     assert (tmp_path / "w" / "interpolation-keys.gif").is_file()
     assert main(["project", str(export), str(tmp_path / "nothing.png"), "-o", str(tmp_path / "p2")]) == 2
     assert "nothing.png: no such file or folder" in capsys.readouterr().err
+
+
+def test_an_inverted_ddpm_picture_comes_back_with_the_steps_it_was_inverted_with(tmp_path):
+    from artforge.generate import configure_sampling, key_latent
+
+    export = tiny_export(tmp_path / "m", "ddpm")
+    model = load_model(export)
+    picture = tmp_path / "p.png"
+    save_png(Image.fromarray(to_uint8(model.decode(model.latents(1, torch.Generator().manual_seed(1))))[0]), picture)
+    configure_sampling(model, steps=6)
+    result = project_pictures(model, [picture], tmp_path / "out")[0]
+    fresh = load_model(export)  # sample_steps 4 in its config
+    key_latent(fresh, str(result.latent_path))
+    assert fresh.sample_steps == 6
+    chosen = load_model(export)
+    configure_sampling(chosen, steps=3)
+    key_latent(chosen, str(result.latent_path))
+    assert chosen.sample_steps == 3  # what the user asked for wins
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--interpolate", "--edit", "0:1"],
+        ["--mix", "1,2", "--latent", "x.safetensors"],
+        ["--edit", "0:1", "--edit-strip", "0"],
+        ["--latent", "x.safetensors", "-n", "4"],
+    ],
+)
+def test_generate_flags_that_do_not_go_together_are_refused(tmp_path, capsys, flags):
+    export = tiny_export(tmp_path / "m")
+    assert main(["generate", str(export), *flags, "-o", str(tmp_path / "g")]) == 2
+    assert "artforge: error" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()

@@ -36,7 +36,7 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
 
     helps = _field_help()
     skip = {"source"}
-    short = {"steps": "default 2000", "batch": "default 64"}
+    short = {"steps": "default 2000"}
     for f in dataclasses.fields(TrainConfig):
         if f.name in skip:
             continue
@@ -91,6 +91,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if args.sample_steps is not None or args.sampler is not None:
         gen.configure_sampling(model, args.sample_steps, args.sampler)
     out = Path(args.out)
+    _check_generate_flags(args)
     if args.mix:
         keys = args.mix.split(",")
         if len(keys) != 2:
@@ -99,13 +100,35 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     elif args.interpolate:
         keys = gen.parse_keys(model, args.keys, args.truncation)
         paths = gen.interpolate(
-            model, out, seed=args.seed, keys=keys, frames_per_key=args.frames, fps=args.fps, truncation=args.truncation
+            model,
+            out,
+            seed=args.seed or 0,
+            keys=keys,
+            frames_per_key=args.frames,
+            fps=args.fps,
+            truncation=args.truncation,
         )
     else:
         paths = _generate_pictures(model, args, out)
     for p in paths:
         print(p)
     return 0
+
+
+def _check_generate_flags(args: argparse.Namespace) -> None:
+    """Say so when flags that do not go together are given, rather than ignoring some of them."""
+    picture_flags = [f for f, v in (("--latent", args.latent), ("--edit", args.edit)) if v]
+    picture_flags += ["--edit-strip"] if args.edit_strip is not None else []
+    job = "--mix" if args.mix else ("--interpolate" if args.interpolate else None)
+    if job and picture_flags:
+        raise ArtforgeError(
+            f"{picture_flags[0]} does not go with {job}; {job} takes latent files itself "
+            "(--mix A,B and --keys a,b,… accept seeds or latent files)"
+        )
+    if args.edit and args.edit_strip is not None:
+        raise ArtforgeError("give --edit or --edit-strip, not both")
+    if args.latent and (args.n is not None or args.seed is not None or args.truncation is not None):
+        raise ArtforgeError("--latent draws the pictures in its file; -n, --seed and --truncation are for seeds")
 
 
 def _generate_pictures(model, args: argparse.Namespace, out: Path) -> list[Path]:
@@ -117,8 +140,9 @@ def _generate_pictures(model, args: argparse.Namespace, out: Path) -> list[Path]
         latents, stem = gen.key_latent(model, args.latent)
         meta = {"latent_file": args.latent}
     else:
-        latents, stem = gen.seed_latents(model, args.n, args.seed, args.truncation), f"seed{args.seed}"
-        meta = {"seed": args.seed, "truncation": args.truncation}
+        n, seed = 64 if args.n is None else args.n, args.seed or 0
+        latents, stem = gen.seed_latents(model, n, seed, args.truncation), f"seed{seed}"
+        meta = {"seed": seed, "truncation": args.truncation}
     if args.edit is None and args.edit_strip is None:
         if args.edit_layers:
             raise ArtforgeError("--edit-layers goes with --edit or --edit-strip")
@@ -601,8 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="a run folder, its model/ export, or 'default' (the shipped model)")
-    p.add_argument("-n", type=int, default=64, help="how many pictures (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same pictures (default 0)")
+    p.add_argument("-n", type=int, help="how many pictures (default 64)")
+    p.add_argument("--seed", type=int, help="the same seed gives the same pictures (default 0)")
     p.add_argument(
         "--truncation",
         type=float,

@@ -8,7 +8,8 @@
   Here "what it makes" is the picture at 16×16 (its layout and colours; for ddpm drawn with 10 DDIM
   steps): the whitened coordinates c of the N pictures on the first k components are regressed on
   their latents, c ≈ z·U, and direction i is ``U_i / ‖U_i‖²`` — the shortest step in the latent that
-  raises component i by one standard deviation.
+  raises component i by one standard deviation.  For ddpm, whose latent (the starting noise) has
+  more entries than pictures a CPU can draw, the regression runs on the 8×8-block means of the noise.
 
 Saved beside the export (``model/directions.safetensors``: vectors, explained variance, mean; the
 export's content hash in the metadata) with a strip PNG per direction in ``model/directions/``.
@@ -24,23 +25,21 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, safe_open, save_file
 
-from artforge import __version__
 from artforge.errors import ArtforgeError
-from artforge.fileio import atomic_write
-from artforge.latents import model_digest
+from artforge.latents import read_for_model, write_for_model
 from artforge.methods import Method
 from artforge.pictures import make_grid, save_png
 
 FILE = "directions.safetensors"
+KIND = "artforge-directions"
 FEATURE_SIZE = 16  # pictures are compared at 16×16: layout and colour, not texture
 DIFFUSION_FEATURE_STEPS = 10  # DDIM steps when a diffusion model draws the pictures to analyse
+NOISE_BLOCKS = 8  # diffusion: directions in the 8×8-block means of the starting noise (see _noise_basis)
 STRIP_OFFSETS = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)  # standard deviations along the direction
 
 
@@ -102,14 +101,37 @@ def _pictures_as_features(model: Method, z: torch.Tensor) -> torch.Tensor:
     return torch.cat(chunks)
 
 
+def _noise_basis(model: Method) -> torch.Tensor | None:
+    """For a diffusion model, an orthonormal basis (D × 3·8·8) of block-constant starting noise — the mean of
+    each channel over each of 8×8 blocks — else None.
+
+    DDPM's latent has one entry per pixel channel (3,072 at 32 px): more than the pictures a CPU can draw
+    for the regression, which would then only fit noise.  The layout of a DDIM picture follows the coarse
+    part of its starting noise, so the directions are looked for there.
+    """
+    if not hasattr(model, "invert"):
+        return None
+    channels, size = model.sampler.channels, model.sampler.image_size
+    block = size // NOISE_BLOCKS
+    cells = torch.eye(channels * NOISE_BLOCKS**2, dtype=torch.float64).view(-1, channels, NOISE_BLOCKS, NOISE_BLOCKS)
+    patterns = cells.repeat_interleave(block, 2).repeat_interleave(block, 3) / block  # unit norm each
+    return patterns.flatten(1).T
+
+
 def _regressed_components(model: Method, k: int, samples: int, generator: torch.Generator) -> Directions:
     z = model.latents(samples, generator).float()
     features = _pictures_as_features(model, z).double()
     components, std, explained = _pca(features, k)
-    coords = (features - features.mean(0)) @ components.T / std  # whitened: one unit = one standard deviation
+    coords = (features - features.mean(0)) @ components.T / std.clamp_min(1e-8)  # one unit = one std
     zc = z.cpu().double()
-    solution = torch.linalg.lstsq(zc - zc.mean(0), coords, driver="gelsd").solution  # D × k, least norm
-    vectors = (solution / solution.square().sum(0, keepdim=True)).T  # shortest step raising c_i by 1
+    zc = zc - zc.mean(0)
+    basis = _noise_basis(model)
+    if basis is not None:
+        zc = zc @ basis
+    solution = torch.linalg.lstsq(zc, coords, driver="gelsd").solution  # (D or r) × k
+    vectors = (solution / solution.square().sum(0, keepdim=True).clamp_min(1e-12)).T  # shortest step: +1 std
+    if basis is not None:
+        vectors = vectors @ basis.T
     return Directions(vectors.float(), explained.float(), "z", samples)
 
 
@@ -124,34 +146,30 @@ def directions_path(model: Method) -> Path:
 
 
 def save_directions(model: Method, directions: Directions) -> Path:
-    meta = {
-        "format": "artforge-directions",
-        "artforge_version": __version__,
-        "model_sha256": model_digest(model),
-        "space": directions.space,
-        "samples": str(directions.samples),
-        "explained": json.dumps([round(float(e), 6) for e in directions.explained]),
-    }
-    tensors = {"vectors": directions.vectors.contiguous(), "explained": directions.explained.contiguous()}
-    path = directions_path(model)
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
-    return path
+    explained = [round(float(e), 6) for e in directions.explained]
+    tensors = {"vectors": directions.vectors, "explained": directions.explained}
+    return write_for_model(
+        directions_path(model),
+        tensors,
+        model,
+        KIND,
+        space=directions.space,
+        samples=directions.samples,
+        explained=explained,
+    )
 
 
 def load_directions(model: Method) -> Directions:
     """The directions saved beside ``model``'s export; a clear error when missing or made for other weights."""
     path = directions_path(model)
+    name = getattr(model, "model_arg", model.source_path)
     if not path.is_file():
-        name = getattr(model, "model_arg", model.source_path)
         raise ArtforgeError(f"no directions for {name} yet; run: artforge directions {name}")
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("model_sha256") != model_digest(model):
-        raise ArtforgeError(
-            f"{path} was computed for other weights (the run trained on since); "
-            f"run again: artforge directions {getattr(model, 'model_arg', model.source_path)}"
-        )
-    tensors = load_file(str(path))
+    tensors, meta = read_for_model(
+        path, model, KIND, f"the run trained on since; run again: artforge directions {name}"
+    )
+    if "vectors" not in tensors or "explained" not in tensors:
+        raise ArtforgeError(f"{path} is damaged (no vectors); run again: artforge directions {name}")
     return Directions(tensors["vectors"], tensors["explained"], meta.get("space", "z"), int(meta.get("samples", 0)))
 
 

@@ -115,3 +115,13 @@ def atomic_save_npy(path: Path, array) -> None:
             np.save(f, array, allow_pickle=False)
 
     atomic_write(path, write)
+
+
+def unique_stem(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, … if already in ``taken`` (e.g. two ``cat.*`` from two folders); adds it."""
+    name, k = stem, 1
+    while name in taken:
+        k += 1
+        name = f"{stem}-{k}"
+    taken.add(name)
+    return name

@@ -67,6 +67,7 @@ def configure_sampling(model: Method, steps: int | None = None, sampler: str | N
             f"{model.config.get('model', 'this model')} draws a picture in one pass"
         )
     model.configure_sampling(steps, sampler)
+    model.sampling_chosen = True  # the user's choice wins over what a latent file recorded
     return model
 
 
@@ -129,9 +130,13 @@ def key_latent(model: Method, key: str, truncation: float | None = None) -> tupl
     key = key.strip()
     if key.lstrip("-").isdigit():
         return seed_latents(model, 1, int(key), truncation), f"seed{int(key)}"
-    from artforge.latents import load_latent
+    from artforge.latents import load_latent, read_latent_info
 
-    return load_latent(key, model), Path(key).stem.removesuffix("-latent")
+    latent = load_latent(key, model)
+    recorded = read_latent_info(key).get("sample_steps")
+    if recorded and hasattr(model, "configure_sampling") and not getattr(model, "sampling_chosen", False):
+        model.configure_sampling(int(recorded), "ddim")  # an inverted picture comes back with its own steps
+    return latent, Path(key).stem.removesuffix("-latent")
 
 
 def same_shape(model: Method, latents: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -49,48 +49,73 @@ def model_digest(model: Method) -> str:
     return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)
 
 
-def save_latent(path: str | Path, latent: torch.Tensor, model: Method, space: str, **info) -> Path:
-    """Write ``latent`` (N × …) with the model's content hash, its name, the space and ``info``."""
+def write_for_model(path: str | Path, tensors: dict[str, torch.Tensor], model: Method, kind: str, **info) -> Path:
+    """Write ``tensors`` as safetensors tagged with ``kind`` and ``model``'s content hash (atomically)."""
     meta = {
-        "format": FORMAT,
+        "format": kind,
         "artforge_version": __version__,
         "model_sha256": model_digest(model),
         "model_name": str(getattr(model, "config", {}).get("model", "")),
-        "space": space,
         **{k: v if isinstance(v, str) else json.dumps(v) for k, v in info.items()},
     }
-    tensors = {"latent": latent.detach().float().cpu().contiguous()}
-    atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=meta))
+    tensors = {k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}
+    try:
+        atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=meta))
+    except OSError as exc:
+        raise ArtforgeError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return Path(path)
 
 
-def read_latent_info(path: str | Path) -> dict[str, str]:
-    """The metadata of a latent file (a clear error for anything else)."""
+def read_info(path: str | Path, kind: str = FORMAT) -> dict[str, str]:
+    """The metadata of a file written by :func:`write_for_model` as ``kind`` (a clear error for anything else)."""
     path = Path(path)
     if not path.is_file():
-        raise ArtforgeError(f"no such latent file: {path}")
+        raise ArtforgeError(f"no such {_what(kind)}: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ArtforgeError(f"{path} is not a latent file ({exc})") from exc
-    if meta.get("format") != FORMAT:
-        raise ArtforgeError(f"{path} is not an artforge latent file (made by artforge project)")
+        raise ArtforgeError(f"{path} is not a {_what(kind)} ({exc})") from exc
+    if meta.get("format") != kind:
+        raise ArtforgeError(f"{path} is not an artforge {_what(kind)}")
     return meta
+
+
+def read_for_model(path: str | Path, model: Method, kind: str, remedy: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors and metadata of ``path``, refused (saying ``remedy``) when made for other weights than ``model``'s."""
+    meta = read_info(path, kind)
+    digest = model_digest(model)
+    if meta.get("model_sha256") and digest and meta["model_sha256"] != digest:
+        raise ArtforgeError(
+            f"{path} was made for other weights ({meta.get('model_name') or '?'}, {meta['model_sha256'][:12]}…) than "
+            f"{getattr(model, 'model_arg', model.source_path)} ({digest[:12]}…); {remedy}"
+        )
+    try:
+        return load_file(str(path)), meta
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ArtforgeError(f"{path} cannot be read ({exc}); the file is damaged") from exc
+
+
+def _what(kind: str) -> str:
+    return {FORMAT: "latent file", "artforge-directions": "directions file"}.get(kind, kind)
+
+
+def save_latent(path: str | Path, latent: torch.Tensor, model: Method, space: str, **info) -> Path:
+    """Write ``latent`` (N × …) with the model's content hash, its name, the space and ``info``."""
+    return write_for_model(path, {"latent": latent}, model, FORMAT, space=space, **info)
+
+
+def read_latent_info(path: str | Path) -> dict[str, str]:
+    """The metadata of a latent file (a clear error for anything else)."""
+    return read_info(path, FORMAT)
 
 
 def load_latent(path: str | Path, model: Method) -> torch.Tensor:
     """The latents in ``path`` (N × …) on the model's device; refused when they belong to another model."""
-    meta = read_latent_info(path)
-    digest = model_digest(model)
-    if meta.get("model_sha256") and digest and meta["model_sha256"] != digest:
-        raise ArtforgeError(
-            f"{path} was made for another model ({meta.get('model_name') or '?'}, weights "
-            f"{meta['model_sha256'][:12]}…), not {model.source_path} (weights {digest[:12]}…); "
-            "project the picture again with this model"
-        )
-    latent = load_file(str(path))["latent"]
+    tensors, _ = read_for_model(path, model, FORMAT, "project the picture again with this model")
+    latent = tensors.get("latent")
     expected = model.latent_shapes()
-    if tuple(latent.shape[1:]) not in [tuple(s) for s in expected]:
-        raise ArtforgeError(f"{path} holds latents of shape {tuple(latent.shape[1:])}; this model takes {expected[0]}")
+    if latent is None or tuple(latent.shape[1:]) not in [tuple(s) for s in expected]:
+        shape = "nothing" if latent is None else f"latents of shape {tuple(latent.shape[1:])}"
+        raise ArtforgeError(f"{path} holds {shape}; this model takes {expected[0]}")
     return latent.to(next(model.sampler.parameters()).device)

@@ -12,7 +12,11 @@
   export's fixed noise (the projector also optimises per-pixel noise maps; a latent must work
   wherever a seed does — mixing, walks, edits — and optimised noise maps would not travel with it).
 * Diffusion (ddpm): DDIM inversion (Song et al. 2021), no optimisation: the deterministic sampler
-  run backwards gives the starting noise that DDIM turns back into the picture.
+  run backwards, on the model's ``--sample-steps``, gives the starting noise that DDIM with the same
+  steps turns back into the picture (the latent file records them; ``generate --latent`` uses them).
+* FastGAN's injected noise follows from its latent (so a seed is one picture); while z moves, that
+  noise changes with it, so the search chases a slightly moving target.  The picture reported and
+  saved is the one the final latent really draws.
 
 The perceptual distance is LPIPS-like (Zhang et al. 2018) without learned weights: activations at
 several depths of the backbone, each pixel's channel vector scaled to unit length, mean squared
@@ -42,6 +46,7 @@ from artforge.data.decode import BadImage, load_image
 from artforge.data.images import SkippedFile, collect_pictures, no_usable_picture, print_to_stderr
 from artforge.data.sources import parse_color
 from artforge.errors import ArtforgeError
+from artforge.fileio import unique_stem
 from artforge.generate import provenance, write_animation
 from artforge.latents import save_latent
 from artforge.methods import Method
@@ -80,8 +85,11 @@ class PerceptualDistance:
 
     def __call__(self, images: torch.Tensor, target: dict[str, torch.Tensor], grad: bool = False) -> torch.Tensor:
         """Distance of each of ``images`` (N×3×H×W) to the target features (1 or N pictures): shape (N,)."""
-        feats = self.features(images, grad=grad)
-        return sum((feats[k] - target[k]).square().sum(1).mean((1, 2)) for k in self.layers)
+        return self.between(self.features(images, grad=grad), target)
+
+    def between(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Distances between features from :meth:`features` (N and N, or N and 1 pictures): shape (N,)."""
+        return sum((a[k] - b[k]).square().sum(1).mean((1, 2)) for k in self.layers)
 
 
 @dataclasses.dataclass
@@ -93,6 +101,7 @@ class Projection:
     frames: torch.Tensor  # the search, for the progress video
     perceptual: float
     pixel_mse: float
+    steps: int  # optimisation steps, or (ddpm) the DDIM steps inverted and needed to draw it back
     latent_path: Path | None = None
     written: list[Path] = dataclasses.field(default_factory=list)
 
@@ -131,15 +140,16 @@ def project(
     device = next(model.sampler.parameters()).device
     target = target.to(device)
     generator = torch.Generator().manual_seed(seed)
-    if space == "noise":
+    if space == "noise":  # DDIM inversion with the model's sampling steps: DDIM with those steps draws it back
         latent, path = _invert(model, target)
+        steps, picture = model.sample_steps, model.decode(latent, eta=0.0)
     else:
         latent, path = _optimise(model, target, distance, steps, space, pixel_weight, candidates, generator, frames)
-    picture = model.decode(latent)
+        picture = model.decode(latent)
     with torch.no_grad():
         perceptual = float(distance(picture, distance.features(target))[0])
     pixel = float(F.mse_loss(picture, target))
-    return Projection(Path(), latent.detach(), space, picture, path, perceptual, pixel)
+    return Projection(Path(), latent.detach(), space, picture, path, perceptual, pixel, steps)
 
 
 def _invert(model: Method, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -176,6 +186,17 @@ def _learning_rate(t: float) -> float:
 
 
 def _optimise(model, target, distance, steps, space, pixel_weight, candidates, generator, frames):
+    """Adam on the latent alone (the networks' weights get no gradients); the latent and the search's pictures."""
+    wanted = {p: p.requires_grad for p in model.sampler.parameters()}
+    model.sampler.requires_grad_(False)
+    try:
+        return _search(model, target, distance, steps, space, pixel_weight, candidates, generator, frames)
+    finally:
+        for p, flag in wanted.items():
+            p.requires_grad_(flag)
+
+
+def _search(model, target, distance, steps, space, pixel_weight, candidates, generator, frames):
     latent, spread = _start(model, target, distance, space, candidates, generator)
     latent.requires_grad_(True)
     target_features = distance.features(target)
@@ -240,24 +261,17 @@ def project_pictures(
         target = to_unit(torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).unsqueeze(0))
         result = project(model, target, distance, steps, space, pixel_weight, seed=seed)
         result.source = path
-        _write(model, result, target, out, _unique_stem(path, taken), steps)
+        _write(model, result, target, out, unique_stem(path.stem, taken))
         results.append(result)
     if not results:
         raise ArtforgeError(no_usable_picture(inputs, skipped, "to project"))
     return results
 
 
-def _unique_stem(source: Path, taken: set[str]) -> str:
-    stem, k = source.stem, 1
-    while stem in taken:
-        k += 1
-        stem = f"{source.stem}-{k}"
-    taken.add(stem)
-    return stem
-
-
-def _write(model: Method, r: Projection, target: torch.Tensor, out: Path, stem: str, steps: int) -> None:
-    info = dict(source_image=str(r.source), space=r.space, steps=steps, perceptual=round(r.perceptual, 5))
+def _write(model: Method, r: Projection, target: torch.Tensor, out: Path, stem: str) -> None:
+    info = dict(source_image=str(r.source), space=r.space, steps=r.steps, perceptual=round(r.perceptual, 5))
+    if r.space == "noise":  # DDIM draws the picture back only with the steps it was inverted with
+        info.update(sample_steps=r.steps, sampler="ddim")
     r.latent_path = save_latent(out / f"{stem}-latent.safetensors", r.latent, model, **info)
     meta = provenance(model, latent_file=str(r.latent_path), **info)
     r.written = [

@@ -23,6 +23,7 @@ from artforge.data.decode import BadImage, load_image
 from artforge.data.images import SkippedFile, collect_pictures, no_usable_picture, print_to_stderr
 from artforge.data.sources import parse_color
 from artforge.errors import ArtforgeError
+from artforge.fileio import unique_stem
 from artforge.generate import load_model, provenance
 from artforge.methods import Method
 from artforge.methods.cyclegan import DIRECTIONS
@@ -116,15 +117,7 @@ def _translate_and_save(
     written = []
     for source, picture in zip(sources, to_uint8(model.translate(x, direction))):
         meta = provenance(model, direction=direction, size=size, source_image=str(source))
-        written.append(save_png(Image.fromarray(picture), out / _unique_name(source, direction, taken), meta))
+        written.append(
+            save_png(Image.fromarray(picture), out / f"{unique_stem(f'{source.stem}-{direction}', taken)}.png", meta)
+        )
     return written
-
-
-def _unique_name(source: Path, direction: str, taken: set[str]) -> str:
-    """``cat-a2b.png``; ``cat-a2b-2.png`` for a second ``cat.*`` (e.g. from another folder) in the same call."""
-    name, k = f"{source.stem}-{direction}.png", 1
-    while name in taken:
-        k += 1
-        name = f"{source.stem}-{direction}-{k}.png"
-    taken.add(name)
-    return name

@@ -117,7 +117,7 @@ class Method(abc.ABC):
 
     def render(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for latent codes ``z``, differentiable in ``z`` (projection optimises through it)."""
-        return self.sampler(z).float().clamp(-1, 1)
+        return clamp_picture(self.sampler(z).float())
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -139,6 +139,12 @@ class Method(abc.ABC):
     ) -> torch.Tensor:
         z = self.latents(n, generator, truncation)
         return torch.cat([self.decode(chunk) for chunk in z.split(batch)])
+
+
+def clamp_picture(x: torch.Tensor) -> torch.Tensor:
+    """``x`` clamped to [-1, 1], with gradients passed straight through the clamp: a plain clamp gives a pixel
+    that overshoots no gradient at all, so projection could never pull it back towards a dark target."""
+    return x + (x.clamp(-1, 1) - x).detach()
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

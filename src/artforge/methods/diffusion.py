@@ -49,7 +49,9 @@ def sampling_timesteps(steps: int, timesteps: int = TIMESTEPS) -> list[int]:
     """``steps`` timesteps evenly spread from T−1 down to 0 (the respaced schedule), distinct, descending."""
     if not 1 <= steps <= timesteps:
         raise ArtforgeError(f"--sample-steps must be between 1 and {timesteps} (got {steps})")
-    return sorted({round(i * (timesteps - 1) / max(steps - 1, 1)) for i in range(steps)}, reverse=True)
+    if steps == 1:  # one jump from pure noise to a picture
+        return [timesteps - 1]
+    return sorted({round(i * (timesteps - 1) / (steps - 1)) for i in range(steps)}, reverse=True)
 
 
 @register_method
@@ -70,6 +72,7 @@ class Diffusion(Method):
         self.prediction, self.sample_steps, self.sampler_name = prediction, int(sample_steps), sampler
         self.unet = nets["unet"]
         self.alpha_bar = cosine_alpha_bar()
+        self._table: torch.Tensor | None = None  # [1, ᾱ_0 … ᾱ_T-1] on the sampling device
 
     # -- training ---------------------------------------------------------------------------
     def phases(self) -> list[Phase]:
@@ -90,10 +93,16 @@ class Diffusion(Method):
 
     def _alpha(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """ᾱ_t as an N×1×1×1 tensor on ``like``'s device (ᾱ = 1 for t = −1, the clean picture)."""
-        table = torch.cat([torch.ones(1), self.alpha_bar]).to(like.device)
-        return table[t + 1].view(-1, 1, 1, 1).float()
+        if self._table is None or self._table.device != like.device:
+            self._table = torch.cat([torch.ones(1), self.alpha_bar]).to(like.device)
+        return self._table[t.to(like.device) + 1].view(-1, 1, 1, 1)
 
     # -- sampling ---------------------------------------------------------------------------
+    def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
+        if truncation is not None:
+            raise ArtforgeError("--truncation does not apply to ddpm: its latent is the starting noise of DDIM")
+        return z
+
     def configure_sampling(self, steps: int | None = None, sampler: str | None = None) -> None:
         """Change how pictures are drawn from now on (``generate --sample-steps/--sampler``)."""
         if sampler is not None and sampler not in SAMPLERS:

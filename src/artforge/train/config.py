@@ -60,7 +60,7 @@ class TrainConfig:
     identity_weight: float = 5.0        # adain: pixel identity loss (Park & Lee 2019); 0 = the paper's objective
     # -- optimisation ----------------------------------------------------------------------------
     steps: int = 2000                   # optimisation steps (one G step = one step for GANs)
-    batch: int = 64                     # global batch; split across DDP processes
+    batch: int | None = None            # global batch over DDP processes; None: 32 for dcgan/fastgan on CPU, else 64
     lr: float | None = None             # None: 2e-4 (nsgan/hinge, cyclegan), 1e-4 (wgan-gp, adain), 5e-4 (vae)
     lr_d: float | None = None           # discriminator learning rate; None: same as lr
     beta1: float | None = None          # Adam β1; None: 0.5 (DCGAN), 0.0 (WGAN-GP), 0.9 (VAE, adain)
@@ -167,6 +167,8 @@ GAN_METHODS = ("gan", "stylegan", "fastgan", "pggan")
 def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     """Fill every ``None`` / ``"auto"`` field; returns a new config."""
     c = dataclasses.replace(cfg)
+    if c.batch is None:  # the trainer chooses by device first (artforge.train.choose); elsewhere 64
+        c.batch = DEFAULT_BATCH
     gan = family_method in GAN_METHODS
     if c.loss == "auto":
         c.loss = DEFAULT_LOSSES.get(family_method, "nsgan")
@@ -230,6 +232,7 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
     return c
 
 
+DEFAULT_BATCH = 64
 # Latent sizes by method: DCGAN's 100 (Radford et al.), FastGAN's and our StyleGAN preset's 256, the VAE's 128.
 LATENT_DIMS = {"gan": 100, "stylegan": 256, "fastgan": 256, "pggan": 256}
 DEFAULT_LOSSES = {"fastgan": "hinge", "pggan": "wgan-gp", "cyclegan": "lsgan"}  # each paper's own

@@ -33,7 +33,7 @@ from artforge.models.registry import create_model
 from artforge.pictures import make_grid, save_png, to_unit
 from artforge.randomness import SampleNoise
 from artforge.train import checkpoint, distributed
-from artforge.train.choose import AUTO, choose_model
+from artforge.train.choose import AUTO, choose_batch, choose_model
 from artforge.train.config import KEEP_ON_RESUME, TrainConfig, check_sources, method_kwargs, model_kwargs, resolve
 from artforge.train.logging import RunLogger
 from artforge.train.precision import autocast, resolve_device, resolve_precision
@@ -232,6 +232,7 @@ class Trainer:
         # No --model: the race's winner for this size and machine (artforge.train.choose).
         cfg, why = choose_model(cfg, self.device.type)
         family = get_family(cfg.model)
+        cfg, why_batch = choose_batch(cfg, self.device.type, family.method)
         self.two_domain = method_class(family.method).domains == 2
         check_sources(cfg, 2 if self.two_domain else 1)
         # A bad flag fails now, not after decoding the pictures: resolve, and build the networks on the
@@ -239,8 +240,9 @@ class Trainer:
         with torch.device("meta"):
             create_model(cfg.model, **model_kwargs(resolve(cfg, family.method, n_images=0)))
         self.data = self._load_data(cfg)
-        if why and self.dist.is_main:  # said once the flags and the pictures are known to be good
-            print(f"chose {why}", file=sys.stderr)
+        for reason in (why, why_batch) if self.dist.is_main else ():  # said once flags and pictures are good
+            if reason:
+                print(f"chose {reason}", file=sys.stderr)
         self.data_fingerprint = self._data_fingerprint()  # saved with every state, checked on resume
         self.cfg = cfg = resolve(cfg, family.method, len(self.data))
         if cfg.batch % self.dist.world:
