@@ -21,6 +21,7 @@ def test_demo_writes_a_page_whose_links_all_exist(tmp_path):
     text = page.read_text()
     links = re.findall(r'(?:src|href)="([^"]+)"', text)
     assert len(links) >= 5
+    assert "Your picture in the model" in text and "edit/projected-edits.png" in links
     for link in links:
         assert (page.parent / link).is_file(), link
 

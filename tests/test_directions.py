@@ -39,7 +39,7 @@ def test_first_directions_change_pictures_more_than_random_ones_of_the_same_norm
 
 def test_stylegan_directions_are_principal_components_of_w(tmp_path):
     model = load_model(tiny_export(tmp_path, "stylegan"))
-    found = compute_directions(model, k=4, samples=2000)
+    found = compute_directions(model, k=4, samples=2000, method="pca")
     assert found.space == "w" and found.vectors.shape == (4, model.latent_dim)
     units = found.vectors / found.vectors.norm(dim=1, keepdim=True)
     torch.testing.assert_close(units @ units.T, torch.eye(4), atol=1e-4, rtol=0)
@@ -72,6 +72,14 @@ def test_directions_are_saved_with_the_model_hash(tmp_path):
     save_export(export, other.nets, other.config)  # the run trained on: new weights
     with pytest.raises(ArtforgeError, match="other weights"):
         load_directions(load_model(export))
+
+
+def test_stylegan_directions_by_default_are_regressed_into_w(tmp_path):
+    model = load_model(tiny_export(tmp_path, "stylegan"))
+    found = compute_directions(model, k=2, samples=300)
+    assert found.space == "w" and found.vectors.shape == (2, model.latent_dim)
+    with pytest.raises(ArtforgeError, match="PCA of StyleGAN"):
+        compute_directions(load_model(tiny_export(tmp_path / "d")), method="pca")
 
 
 def test_edit_flags_are_checked():

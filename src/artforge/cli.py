@@ -170,7 +170,7 @@ def _cmd_directions(args: argparse.Namespace) -> int:
     from artforge.train.precision import resolve_device
 
     model = load_model(args.model, device=resolve_device(args.device))
-    found = dirs.compute_directions(model, k=args.n, samples=args.samples, seed=args.seed)
+    found = dirs.compute_directions(model, k=args.n, samples=args.samples, seed=args.seed, method=args.method)
     path = dirs.save_directions(model, found)
     strips = dirs.write_strips(model, found)
     print(f"{len(found)} directions in {found.space} from {found.samples} samples: {path}")
@@ -725,7 +725,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", help="a run folder or its model/ export")
     p.add_argument("-n", type=int, default=20, help="how many directions (default 20)")
-    p.add_argument("--samples", type=int, help="latents analysed (default 10,000 w for stylegan, else 2,000)")
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "regression", "pca"],
+        help="regression (auto): PCA of the pictures carried into the latent; pca: PCA of StyleGAN's w",
+    )
+    p.add_argument("--samples", type=int, help="latents analysed (default 2,000; 10,000 w for --method pca)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.set_defaults(func=_cmd_directions)

@@ -38,8 +38,9 @@ def run_demo(out: Path, seed: int = 0) -> Path:
     styled = _stylised(out / "style")
     picks = _critic_picks(model, seed, out / "critic")
     mixing = _style_mixing(model, out)
+    editing = _projection_and_directions(model, real.images[:1], out / "edit")
     page = _page(grid, truncated, walk, real_grid, captions, cfg, out, time.perf_counter() - started, styled, picks)
-    page = page.replace("<h2>The critic's picks</h2>", mixing + "<h2>The critic's picks</h2>")
+    page = page.replace("<h2>The critic's picks</h2>", mixing + editing + "<h2>The critic's picks</h2>")
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"
 
@@ -62,6 +63,42 @@ def _style_mixing(model, out: Path) -> str:
             "layers 0–3 (4×4 and 8×8: layout) from the left column, the rest from the top row: "
             "<code>artforge generate default --mix 11,21 --mix-layers 0-3</code>",
         )
+        + "\n"
+    )
+
+
+def _projection_and_directions(model, real: torch.Tensor, out: Path) -> str:
+    """A real picture projected into the model and moved along its first GANSpace directions, and the
+    directions' strips — computed here in memory, nothing is written beside the shipped model."""
+    from artforge.directions import compute_directions, edit_strip
+    from artforge.project import PerceptualDistance, project
+
+    found = compute_directions(model, k=3, samples=1000)
+    picture = to_unit(real)
+    projected = project(model, picture, PerceptualDistance(), steps=150)
+    rows = [edit_strip(model, projected.latent, found, i) for i in range(3)]
+    strip = save_png(make_grid(torch.cat(rows), ncol=rows[0].size(0)), out / "projected-edits.png")
+    compare = save_png(make_grid(torch.cat([picture, projected.picture]), ncol=2), out / "projected.png")
+    seeds = save_png(
+        make_grid(edit_strip(model, model.latents(3, torch.Generator().manual_seed(5)), found, 0), ncol=7),
+        out / "direction-0.png",
+    )
+    shares = ", ".join(f"{100 * float(e):.0f} %" for e in found.explained)
+    return (
+        "<h2>Your picture in the model: projection and directions</h2>\n"
+        + _figure(
+            f"{out.name}/{compare.name}",
+            256,
+            f"a training picture and its projection (perceptual distance {projected.perceptual:.2f}): "
+            "<code>artforge project default PICTURE -o out/</code>",
+        )
+        + _figure(
+            f"{out.name}/{strip.name}",
+            448,
+            f"the projection moved along directions 0, 1, 2 (rows; −3σ … +3σ; they explain {shares} of the "
+            "pictures' variance): <code>artforge generate default --latent FILE --edit 0:+2</code>",
+        )
+        + _figure(f"{out.name}/{seeds.name}", 448, "direction 0 on three seeds: <code>--edit-strip 0</code>")
         + "\n"
     )
 

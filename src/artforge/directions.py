@@ -1,9 +1,10 @@
 """Meaningful latent directions without labels: GANSpace (Härkönen et al. 2020).
 
-* **StyleGAN**: principal components of w over many mapped latents (the paper's method for
-  StyleGAN): direction i is ``σ_i · u_i``, one standard deviation along the i-th component of W.
-* **Every other family** (dcgan, fastgan, pggan, vae, ddpm): a Gaussian latent has no principal
-  components (every direction has the same variance), so — as the paper does for BigGAN — PCA runs on
+* **StyleGAN, ``--method pca``**: principal components of w over many mapped latents (the paper's
+  method for StyleGAN): direction i is ``σ_i · u_i``, one standard deviation along component i of W.
+* **Every family, the default** (dcgan, fastgan, pggan, vae, ddpm, StyleGAN in w): a Gaussian latent
+  has no principal components (every direction has the same variance), so — as the paper does for
+  BigGAN — PCA runs on
   what the latent makes, and the components are carried back into the latent by linear regression.
   Here "what it makes" is the picture at 16×16 (its layout and colours; for ddpm drawn with 10 DDIM
   steps): the whitened coordinates c of the N pictures on the first k components are regressed on
@@ -54,18 +55,33 @@ class Directions:
         return len(self.vectors)
 
 
-def default_samples(model: Method) -> int:
-    """Enough latents for a stable PCA (and regression): 10,000 w; 2,000 pictures otherwise."""
-    return 10_000 if hasattr(model, "num_ws") else 2_000
+def default_samples(model: Method, method: str = "auto") -> int:
+    """Enough latents for a stable PCA (10,000 w) or regression (2,000 pictures)."""
+    return 10_000 if method == "pca" else 2_000
 
 
-def compute_directions(model: Method, k: int = 20, samples: int | None = None, seed: int = 0) -> Directions:
-    """The first ``k`` GANSpace directions of ``model`` from ``samples`` random latents."""
-    samples = samples or default_samples(model)
+METHODS = ("auto", "regression", "pca")
+
+
+def compute_directions(
+    model: Method, k: int = 20, samples: int | None = None, seed: int = 0, method: str = "auto"
+) -> Directions:
+    """The first ``k`` GANSpace directions of ``model`` from ``samples`` random latents.
+
+    ``method``: ``regression`` (picture PCA carried into the latent — every family; ``auto``) or ``pca``
+    (StyleGAN only: PCA of w itself, the paper's method for StyleGAN).  On a StyleGAN trained for minutes
+    on a CPU, W's principal components barely touch the pictures (bench/RESULTS.md: 0.87× the change of
+    random directions), while the regressed directions are picked by what they do to the pictures.
+    """
+    if method not in METHODS:
+        raise ArtforgeError(f"--method must be one of {', '.join(METHODS)} (got {method!r})")
+    if method == "pca" and not hasattr(model, "num_ws"):
+        raise ArtforgeError("--method pca is PCA of StyleGAN's w; other models' latents are isotropic (use regression)")
+    samples = samples or default_samples(model, method)
     if k < 1 or samples < 2 * k:
         raise ArtforgeError(f"-n must be at least 1 and --samples at least twice -n (got {k}, {samples})")
     generator = torch.Generator().manual_seed(seed)
-    if hasattr(model, "num_ws"):
+    if method == "pca":
         return _w_components(model, k, samples, generator)
     return _regressed_components(model, k, samples, generator)
 
@@ -132,7 +148,8 @@ def _regressed_components(model: Method, k: int, samples: int, generator: torch.
     vectors = (solution / solution.square().sum(0, keepdim=True).clamp_min(1e-12)).T  # shortest step: +1 std
     if basis is not None:
         vectors = vectors @ basis.T
-    return Directions(vectors.float(), explained.float(), "z", samples)
+    space = "w" if hasattr(model, "num_ws") else "z"  # StyleGAN's latents() are mapped, untruncated w
+    return Directions(vectors.float(), explained.float(), space, samples)
 
 
 # ----------------------------------------------------------------------------- files

@@ -116,8 +116,12 @@ class Method(abc.ABC):
         return slerp(a, b, t)
 
     def render(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] for latent codes ``z``, differentiable in ``z`` (projection optimises through it)."""
-        return clamp_picture(self.sampler(z).float())
+        """Images in [-1, 1] for latent codes ``z``, differentiable in ``z`` (projection optimises through it).
+
+        A plain clamp: an overshooting pixel passes no gradient.  A straight-through clamp (the gradient of
+        the unclamped output) was tried for projection and did worse — on an untrained StyleGAN, whose pixels
+        mostly overshoot, perceptual distance 4.6 vs 1.3 after 60 steps — so the visible pixels lead."""
+        return self.sampler(z).float().clamp(-1, 1)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -139,12 +143,6 @@ class Method(abc.ABC):
     ) -> torch.Tensor:
         z = self.latents(n, generator, truncation)
         return torch.cat([self.decode(chunk) for chunk in z.split(batch)])
-
-
-def clamp_picture(x: torch.Tensor) -> torch.Tensor:
-    """``x`` clamped to [-1, 1], with gradients passed straight through the clamp: a plain clamp gives a pixel
-    that overshoots no gradient at all, so projection could never pull it back towards a dark target."""
-    return x + (x.clamp(-1, 1) - x).detach()
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artforge.methods.base import clamp_picture, register_method
+from artforge.methods.base import register_method
 from artforge.methods.gan import GAN
 from artforge.models.fastgan import latent_noise
 
@@ -63,4 +63,4 @@ class FastGAN(GAN):
     # -- sampling ---------------------------------------------------------------------------
     def render(self, z: torch.Tensor) -> torch.Tensor:
         """Pictures for latents ``z``; each picture's injected noise follows from its latent alone."""
-        return clamp_picture(self.sampler(z, noise_fn=latent_noise(z)).float())
+        return self.sampler(z, noise_fn=latent_noise(z)).float().clamp(-1, 1)

@@ -25,7 +25,7 @@ import math
 import torch
 from torch import nn
 
-from artforge.methods.base import clamp_picture, register_method
+from artforge.methods.base import register_method
 from artforge.methods.gan import GAN
 
 R1_INTERVAL = 16
@@ -120,7 +120,7 @@ class StyleGAN(GAN):
         """Pictures for styles ``w``: N × w_dim (one style for every layer) or N × num_ws × w_dim (w+)."""
         if w.dim() == 2:
             w = w.unsqueeze(1).expand(-1, self.num_ws, -1)
-        return clamp_picture(self.sampler.synthesis(w).float())
+        return self.sampler.synthesis(w).float().clamp(-1, 1)
 
     def preview_inputs(self, n: int, generator: torch.Generator, data=None) -> torch.Tensor:
         # Fixed z, not w: the mapping network keeps learning, so w must be recomputed at each grid.

@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from artforge.methods.base import Method, Phase, clamp_picture, register_method
+from artforge.methods.base import Method, Phase, register_method
 
 
 @register_method
@@ -54,7 +54,7 @@ class VAE(Method):
         return z if truncation is None or truncation <= 0 else z * truncation
 
     def render(self, z: torch.Tensor) -> torch.Tensor:
-        return clamp_picture(self.model.decode(z).float())
+        return self.model.decode(z).float().clamp(-1, 1)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
