@@ -60,7 +60,7 @@ def measure_run(run: str, k: int, seeds: int, randoms: int, seed: int) -> tuple[
         band.paste(s, (x, 18))
         x += s.width + 12
     name = model.config.get("model")
-    ImageDraw.Draw(band).text((4, 3), f"{name}: directions 0, 1, 2 (-3σ … +3σ)", fill="black")
+    ImageDraw.Draw(band).text((4, 3), f"{name}: directions 0, 1, 2 (-3 sd ... +3 sd)", fill="black")
     result = {
         "run": str(run),
         "model": name,

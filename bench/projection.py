@@ -111,11 +111,12 @@ def main(argv=None) -> dict:
     p.add_argument("-n", type=int, default=12, help="held-out pictures per run (default 12)")
     p.add_argument("--steps", type=int, default=200, help="projection steps (default 200)")
     p.add_argument("--candidates", type=int, default=1000, help="random samples to pick the best from")
+    p.add_argument("--judge-size", type=int, default=64, help="pictures are judged at this size (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path)
     p.add_argument("--sheet", type=Path)
     args = p.parse_args(argv)
-    judge = PerceptualDistance("vgg19-random", EVAL_LAYERS)
+    judge = PerceptualDistance("vgg19-random", EVAL_LAYERS, size=args.judge_size)
     heldout = None
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
