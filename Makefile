@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # Machines of this project keep the CPU build of torch 2.13.0 in /opt/wheels; elsewhere pip finds torch on PyPI.
 FIND    = $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: demo test lint bench default-model default-critic default-adain clean
+.PHONY: demo test lint studio browser bench default-model default-critic default-adain clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +14,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet $(FIND) -e '.[test]'
 	@touch $(STAMP)
 
+# The studio's browser test drives Debian's chromium through Playwright (never a downloaded browser).
+# Installed here when missing and the machine lets us (root or sudo, apt); otherwise that one test says why it skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+	  command -v apt-get >/dev/null 2>&1 && $$SUDO apt-get update -qq >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 && echo "installed chromium" \
+	  || echo "chromium is not installed and could not be (the browser test will skip): apt-get install chromium"; }
+
 demo: $(STAMP)
 	$(VENV)/bin/artforge demo -o out/demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# The browser studio on the shipped model and your runs/ (http://127.0.0.1:7860); Ctrl-C stops it.
+studio: $(STAMP)
+	$(VENV)/bin/artforge studio
 
 # What CI checks besides the tests (.ci/run): lint and formatting, with the ruff version pinned in pyproject.toml.
 lint: $(STAMP)

@@ -310,6 +310,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_studio(args: argparse.Namespace) -> int:
+    from artforge.studio.app import check_host, launch, parse_auth
+    from artforge.studio.store import DEFAULT_HOME
+
+    check_host(args.host, parse_auth(args.auth))  # before anything is printed or loaded
+    home = Path(args.home or DEFAULT_HOME)
+    print(f"artforge studio: home {home}; models from {args.runs}/ and the shipped default")
+    launch(home, args.model, args.host, args.port, args.auth, args.runs)
+    return 0
+
+
 # ----------------------------------------------------------------------------- critic
 
 
@@ -826,6 +837,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("studio", help="the browser studio: create, breed, restyle, rate; a gallery that keeps all")
+    p.add_argument("model", nargs="?", default="default", help="model to open on (a run folder; default: shipped)")
+    p.add_argument("--home", help="the studio's folder: gallery, ratings, exports (~/.local/share/artforge/studio)")
+    p.add_argument("--runs", default="runs", help="where to look for trained models (default runs/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on; another than this machine needs --auth")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help="USER:PASS asked by the page (required with a --host other than 127.0.0.1)")
+    p.set_defaults(func=_cmd_studio)
 
     p = sub.add_parser("demo", help="sample the shipped model and write an HTML page (what make demo runs)")
     p.add_argument("-o", "--out", default="out/demo")

@@ -162,11 +162,12 @@ def directions_path(model: Method) -> Path:
     return Path(source) / FILE
 
 
-def save_directions(model: Method, directions: Directions) -> Path:
+def save_directions(model: Method, directions: Directions, path: Path | None = None) -> Path:
+    """Write ``directions`` beside the export (or to ``path``: the studio keeps its own for read-only models)."""
     explained = [round(float(e), 6) for e in directions.explained]
     tensors = {"vectors": directions.vectors, "explained": directions.explained}
     return write_for_model(
-        directions_path(model),
+        path or directions_path(model),
         tensors,
         model,
         KIND,
@@ -176,9 +177,10 @@ def save_directions(model: Method, directions: Directions) -> Path:
     )
 
 
-def load_directions(model: Method) -> Directions:
-    """The directions saved beside ``model``'s export; a clear error when missing or made for other weights."""
-    path = directions_path(model)
+def load_directions(model: Method, path: Path | None = None) -> Directions:
+    """The directions saved beside ``model``'s export (or in ``path``); a clear error when missing or made for
+    other weights."""
+    path = path or directions_path(model)
     name = getattr(model, "model_arg", model.source_path)
     if not path.is_file():
         raise ArtforgeError(f"no directions for {name} yet; run: artforge directions {name}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, safe_open, save, save_file
 
 from artforge import __version__
 from artforge.errors import ArtforgeError
@@ -49,8 +49,7 @@ def model_digest(model: Method) -> str:
     return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)
 
 
-def write_for_model(path: str | Path, tensors: dict[str, torch.Tensor], model: Method, kind: str, **info) -> Path:
-    """Write ``tensors`` as safetensors tagged with ``kind`` and ``model``'s content hash (atomically)."""
+def _tagged(tensors: dict[str, torch.Tensor], model: Method, kind: str, info: dict) -> tuple[dict, dict]:
     meta = {
         "format": kind,
         "artforge_version": __version__,
@@ -58,12 +57,23 @@ def write_for_model(path: str | Path, tensors: dict[str, torch.Tensor], model: M
         "model_name": str(getattr(model, "config", {}).get("model", "")),
         **{k: v if isinstance(v, str) else json.dumps(v) for k, v in info.items()},
     }
-    tensors = {k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}
+    return {k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, meta
+
+
+def write_for_model(path: str | Path, tensors: dict[str, torch.Tensor], model: Method, kind: str, **info) -> Path:
+    """Write ``tensors`` as safetensors tagged with ``kind`` and ``model``'s content hash (atomically)."""
+    tensors, meta = _tagged(tensors, model, kind, info)
     try:
         atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=meta))
     except OSError as exc:
         raise ArtforgeError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return Path(path)
+
+
+def latent_bytes(latent: torch.Tensor, model: Method, space: str, **info) -> bytes:
+    """The bytes of the latent file :func:`save_latent` would write (for content-addressed stores)."""
+    tensors, meta = _tagged({"latent": latent}, model, FORMAT, {"space": space, **info})
+    return save(tensors, metadata=meta)
 
 
 def read_info(path: str | Path, kind: str = FORMAT) -> dict[str, str]:

@@ -143,11 +143,17 @@ class Critic:
             raise ArtforgeError(f"{images.size(0)} pictures but {scores.numel()} ratings")
         if ((scores < 0) | (scores > 10)).any():
             raise ArtforgeError("ratings are scores from 0 to 10")
-        z = self._design(picture_inputs(images, self.cfg))
+        self.update_inputs(picture_inputs(images, self.cfg), scores, weight)
+
+    def update_inputs(self, x: torch.Tensor, scores, weight: float | None = None) -> None:
+        """:meth:`update` for raw inputs (from :func:`picture_inputs`).  A negative ``weight`` takes back ratings
+        learnt before (exactly: the statistics are sums), so a person can change their mind."""
+        scores = torch.as_tensor(scores, dtype=torch.float64).flatten()
+        z = self._design(x)
         w = self.cfg.rating_weight if weight is None else weight
         self.t["A"] = self.t["A"] + w * z.T @ z
         self.t["b"] = self.t["b"] + w * z.T @ scores
-        self.cfg.n_ratings += scores.numel()
+        self.cfg.n_ratings += int(math.copysign(scores.numel(), w))
         self._solve()
 
     # ------------------------------------------------------------------ files

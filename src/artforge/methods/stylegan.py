@@ -114,7 +114,8 @@ class StyleGAN(GAN):
         g = self.sampler
         device = next(g.parameters()).device
         z = torch.cat([torch.randn(1, g.latent_dim, generator=generator) for _ in range(n)]).to(device)
-        return g.truncate(g.mapping(z), truncation)
+        # mapped one at a time too: a batched matmul rounds differently with the batch size (1e-6 apart)
+        return torch.cat([g.truncate(g.mapping(row), truncation) for row in z.split(1)])
 
     def render(self, w: torch.Tensor) -> torch.Tensor:
         """Pictures for styles ``w``: N × w_dim (one style for every layer) or N × num_ws × w_dim (w+)."""

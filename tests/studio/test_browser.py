@@ -1,0 +1,116 @@
+"""The studio in a real browser: Playwright driving Debian's chromium (never a downloaded browser).
+
+Open the page, generate, pick two favourites by clicking, breed two generations, rate, restyle fast, reload
+the page and find everything in the gallery.  Screenshots of each tab go to the test's temp folder (and to
+``$ARTFORGE_SCREENSHOTS`` when set, to look at them)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import tiny_export
+from tests.studio.test_app import start_studio
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Without these, a headless chromium on a machine with no network keeps trying to reach Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+TIMEOUT_MS = 90_000
+
+if CHROMIUM is None and os.environ.get("ARTFORGE_REQUIRE_BROWSER"):
+    pytest.fail("chromium is missing but ARTFORGE_REQUIRE_BROWSER is set: apt-get install chromium", pytrace=False)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make browser installs it)")
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    runs = tmp_path / "runs"
+    tiny_export(runs / "tiny-dcgan" / "model", "dcgan")
+    proc, url = start_studio(tmp_path / "home", runs, tmp_path)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        yield page, url
+        browser.close()
+    proc.kill()
+    proc.wait()
+
+
+def shot(page, tmp_path: Path, name: str) -> None:
+    path = tmp_path / "screenshots" / f"{name}.png"
+    path.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("ARTFORGE_SCREENSHOTS"):
+        Path(os.environ["ARTFORGE_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(os.environ["ARTFORGE_SCREENSHOTS"]) / path.name)
+
+
+def wait_images(page, gallery: str, at_least: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll('#{gallery} img').length >= {at_least}")
+
+
+def test_generate_breed_rate_restyle_reload(browser_page, tmp_path):
+    page, url = browser_page
+    rng = np.random.default_rng(0)
+    for name in ("photo.png", "style.png"):
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(tmp_path / name)
+
+    # Create: a grid of samples; clicking two makes them favourites
+    page.get_by_role("button", name="Generate").click()
+    wait_images(page, "samples", 8)
+    thumbs = page.locator("#samples button.thumbnail-item")
+    thumbs.nth(0).click()
+    page.wait_for_function("document.querySelector('#picked input').value === '1'")
+    thumbs.nth(2).click()
+    shot(page, tmp_path, "1-create")
+
+    # Breed: two generations from the picks
+    page.get_by_role("tab", name="Breed").click()
+    favourites = page.locator("#parents textarea")
+    assert favourites.input_value().replace(" ", "") == "1,3"
+    page.get_by_role("button", name="Breed", exact=True).click()
+    wait_images(page, "population", 8)
+    first_generation = page.locator("#population_ids textarea").input_value()
+    favourites.fill(", ".join(first_generation.split(", ")[:2]))
+    page.get_by_role("button", name="Breed", exact=True).click()
+    page.wait_for_function(
+        f"(v => v && v !== '{first_generation}')(document.querySelector('#population_ids textarea').value)"
+    )
+    wait_images(page, "population", 8)
+    shot(page, tmp_path, "2-breed")
+
+    # Restyle: fast, from uploads
+    page.get_by_role("tab", name="Restyle").click()
+    page.locator("#content input[type=file]").set_input_files(str(tmp_path / "photo.png"))
+    page.locator("#styles input[type=file]").set_input_files(str(tmp_path / "style.png"))
+    page.get_by_role("button", name="Fast (AdaIN)").click()
+    page.wait_for_function("document.body.innerText.includes('restyle (fast)')")
+    shot(page, tmp_path, "3-restyle")
+
+    # Gallery: pick a picture by clicking, rate it, see the taste panel
+    page.get_by_role("tab", name="Gallery").click()
+    page.get_by_role("button", name="Refresh").click()
+    wait_images(page, "gallery", 20)
+    page.locator("#gallery button.thumbnail-item").nth(0).click()
+    page.get_by_role("button", name="Rate", exact=True).click()
+    page.wait_for_function("document.body.innerText.includes('learnt 1 rating')")
+    shot(page, tmp_path, "4-gallery")
+    total = len(page.locator("#gallery_ids textarea").input_value().split(","))
+    assert total >= 8 + 8 + 8 + 3  # samples, two generations, the restyle and its two uploads
+
+    # Reload: the gallery finds everything again
+    page.reload()
+    page.get_by_role("tab", name="Gallery").click()
+    wait_images(page, "gallery", min(total, 48))
+    shown = page.locator("#gallery_ids textarea").input_value()
+    assert len(shown.split(",")) == total
+    shot(page, tmp_path, "5-reloaded")
