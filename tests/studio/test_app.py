@@ -2,10 +2,8 @@
 what it serves and refuses, bad uploads as messages, and kill -9 + restart finding every picture."""
 
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -15,39 +13,16 @@ from PIL import Image
 
 from artforge.errors import ArtforgeError
 from artforge.studio.app import check_host, parse_auth
+from artforge.studio.launcher import start_studio_process
 from tests.conftest import subprocess_env, tiny_export
 
 gradio_client = pytest.importorskip("gradio_client")
 Client, handle_file = gradio_client.Client, gradio_client.handle_file
 
-STARTUP_S = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_studio(home, runs, tmp_path, log_name="studio.log"):
-    port = free_port()
-    log = open(tmp_path / log_name, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "artforge", "studio", "--home", str(home), "--runs", str(runs), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**subprocess_env(tmp_path), "GRADIO_TEMP_DIR": str(tmp_path / "gr")},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + STARTUP_S
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the studio exited: {(tmp_path / log_name).read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("the studio did not answer in time")
+    env = {**subprocess_env(tmp_path), "GRADIO_TEMP_DIR": str(tmp_path / "gr")}
+    return start_studio_process(home, runs, tmp_path / log_name, env)
 
 
 def status(url: str) -> int:
