@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The runs that bench/projection.py and bench/directions.py measure (issue 10): every family with a
 # latent space, trained at 32 px on the same 1,300 glyph pictures, leaving 64 out for projection.
-# Usage: bench/projection_runs.sh DATA_DIR OUT_DIR   (DATA_DIR/train and DATA_DIR/heldout are made from
-# bench/quality.py's glyph folder if missing).  One thread each, so two can run side by side on 2 cores.
+# Usage: bench/projection_runs.sh DATA_DIR OUT_DIR   (DATA_DIR/train and DATA_DIR/heldout are made from every
+# installed font's glyphs at 64 px, as in bench/quality.py's full race, if missing).  One thread each, so two
+# can run side by side on 2 cores.
 set -euo pipefail
 data=${1:-/tmp/pd}; out=${2:-$data/runs}
 artforge=${ARTFORGE:-.venv/bin/artforge}
 if [ ! -d "$data/train" ]; then
-  src=/tmp/artforge-quality-data/glyphs64
-  [ -d "$src" ] || PYTHONPATH=src .venv/bin/python bench/quality.py --quick --out /tmp/q >/dev/null  # makes it
+  src=$data/glyphs64
+  [ -d "$src" ] || PYTHONPATH=src .venv/bin/python -c "
+from artforge.data.sources import prepare
+prepare('builtin:glyphs', '$src', 64, n_builtin=10**6, seed=0, progress=False)"  # all the glyphs there are
   mkdir -p "$data/train" "$data/heldout"
   ls "$src"/*.png | .venv/bin/python -c "
 import random, shutil, sys

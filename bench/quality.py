@@ -322,7 +322,7 @@ def check_contestants(names: list[str], table: dict[str, dict]) -> None:
         if unknown:
             problems.append(f"contestant {name!r}: unknown TrainConfig field(s) {', '.join(unknown)}")
         model = table[name].get("model", TrainConfig.model)
-        if model not in registered:
+        if model != "auto" and model not in registered:  # auto: resolved per data by train.choose
             problems.append(
                 f"contestant {name!r}: model {model!r} is not registered in this checkout "
                 f"(registered: {', '.join(registered)})"

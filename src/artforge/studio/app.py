@@ -265,13 +265,21 @@ class Page:
         ids = _ids(shown)
         return ids[evt.index] if evt.index is not None and evt.index < len(ids) else None
 
-    def toggle(self, shown: str, picked: str, evt: gr.SelectData) -> str:
-        ids, chosen = _ids(shown), _ids(picked)
-        if evt.index is None or evt.index >= len(ids):
-            return picked
-        i = ids[evt.index]
-        chosen = [c for c in chosen if c != i] if i in chosen else chosen + [i]
-        return ", ".join(map(str, chosen))
+    def typed_favourites(self, text: str, chosen: list[int]) -> list[int]:
+        """Favourites typed by hand replace the clicked ones; half-typed text keeps the last good list."""
+        try:
+            return _ids(text)
+        except ArtforgeError:
+            return chosen
+
+    def toggle(self, shown: str, chosen: list[int], evt: gr.SelectData) -> tuple[list[int], str]:
+        """Add the clicked picture to the favourites, or drop it.  The favourites live in a server-side State,
+        read when the click is processed (not when it was sent), so quick clicks never overwrite each other."""
+        ids, chosen = _ids(shown), list(chosen or [])
+        if evt.index is not None and evt.index < len(ids):
+            i = ids[evt.index]
+            chosen = [c for c in chosen if c != i] if i in chosen else chosen + [i]
+        return chosen, ", ".join(map(str, chosen))
 
 
 def _session(request) -> str:
@@ -329,37 +337,49 @@ def _create_tab(page: Page, w: dict) -> None:
         _page_errors(page.create), [w["model"], w["seed"], w["n"], w["truncation"]], [w["samples"], w["sample_ids"]],
         api_name="create",
     )  # fmt: skip
-    w["samples"].select(page.pick, w["sample_ids"], w["picked"], api_visibility="private")
+    # clicks on pictures are answered one at a time, in order, so the last one clicked is the one shown
+    w["samples"].select(
+        page.pick,
+        w["sample_ids"],
+        w["picked"],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="clicks",
+        trigger_mode="multiple",
+    )
     with gr.Accordion("Latent directions (GANSpace)", open=True):
-        sliders = [gr.Slider(-3, 3, 0, step=0.25, label=f"Direction {k}") for k in range(STUDIO_DIRECTIONS)]
+        sliders = [
+            gr.Slider(-3, 3, 0, step=0.25, label=f"Direction {k}", elem_id=f"direction-{k}")
+            for k in range(STUDIO_DIRECTIONS)
+        ]
         w["edit_layers"] = gr.Textbox(label="Only these style layers (StyleGAN, e.g. 0-3; empty = all)")
         w["edit"] = gr.Button("Apply to the picked picture")
-        w["edited"] = gr.Image(label="Edited", type="filepath", interactive=False)
-        w["edited_id"] = gr.Number(label="Edited picture", precision=0, interactive=False)
+        w["edited"] = gr.Image(label="Edited", type="filepath", interactive=False, height=256, elem_classes="enlarge")
+        w["edited_id"] = gr.Number(label="Edited picture", precision=0, interactive=False, elem_id="edited_id")
         w["edit"].click(
             _page_errors(page.edit), [w["picked"], w["edit_layers"], *sliders], [w["edited"], w["edited_id"]],
             api_name="edit",
         )  # fmt: skip
-    with gr.Accordion("Style mixing (StyleGAN)", open=False):
+    with gr.Accordion("Style mixing (StyleGAN)", open=True):
         with gr.Row():
-            w["coarse"] = gr.Number(label="Coarse (layout) from picture", precision=0)
-            w["fine"] = gr.Number(label="Fine (colour, texture) from picture", precision=0)
+            w["coarse"] = gr.Number(label="Coarse (layout) from picture", precision=0, elem_id="coarse")
+            w["fine"] = gr.Number(label="Fine (colour, texture) from picture", precision=0, elem_id="fine")
             w["mix_layers"] = gr.Textbox("0-3", label="Layers taken from the coarse picture")
         w["mix"] = gr.Button("Mix")
-        w["mixed"] = gr.Image(label="Mixed", type="filepath", interactive=False)
-        w["mixed_id"] = gr.Number(label="Mixed picture", precision=0, interactive=False)
+        w["mixed"] = gr.Image(label="Mixed", type="filepath", interactive=False, height=256, elem_classes="enlarge")
+        w["mixed_id"] = gr.Number(label="Mixed picture", precision=0, interactive=False, elem_id="mixed_id")
         w["mix"].click(
             _page_errors(page.mix), [w["coarse"], w["fine"], w["mix_layers"]], [w["mixed"], w["mixed_id"]],
             api_name="mix",
         )  # fmt: skip
-    with gr.Accordion("Interpolate", open=False):
+    with gr.Accordion("Interpolate", open=True):
         with gr.Row():
-            w["from"] = gr.Number(label="From picture", precision=0)
-            w["to"] = gr.Number(label="To picture", precision=0)
+            w["from"] = gr.Number(label="From picture", precision=0, elem_id="walk-from")
+            w["to"] = gr.Number(label="To picture", precision=0, elem_id="walk-to")
             w["frames"] = gr.Slider(3, 16, 8, step=1, label="Frames in the strip")
         w["interpolate"] = gr.Button("Interpolate")
-        w["strip"] = gr.Image(label="Strip", interactive=False)
-        w["walk"] = gr.Video(label="Looping walk", loop=True, autoplay=True)
+        w["strip"] = gr.Image(label="Strip", interactive=False, height=160, elem_classes="enlarge")
+        w["walk"] = gr.Video(label="Looping walk", loop=True, autoplay=True, elem_id="walk", height=256)
         w["interpolate"].click(
             _page_errors(page.interpolate), [w["from"], w["to"], w["frames"]], [w["strip"], w["walk"]],
             api_name="interpolate",
@@ -370,7 +390,9 @@ def _create_tab(page: Page, w: dict) -> None:
             w["sketch"] = gr.Sketchpad(label="…or draw", type="filepath", canvas_size=(256, 256))
         w["project_steps"] = gr.Slider(10, 500, 100, step=10, label="Optimisation steps")
         w["project"] = gr.Button("Project into the model")
-        w["projected"] = gr.Image(label="The model's version", type="filepath", interactive=False)
+        w["projected"] = gr.Image(
+            label="The model's version", type="filepath", interactive=False, height=256, elem_classes="enlarge"
+        )
         w["projected_info"] = gr.Markdown()
         w["project"].click(
             _page_errors(page.project), [w["model"], w["project_upload"], w["sketch"], w["project_steps"]],
@@ -395,10 +417,19 @@ def _breed_tab(page: Page, w: dict) -> None:
         [w["parents"], w["children"], w["strength"], w["crossover"], w["breed_seed"], w["presort"]],
         [w["population"], w["population_ids"]], api_name="breed",
     )  # fmt: skip
-    w["population"].select(page.toggle, [w["population_ids"], w["parents"]], w["parents"], api_visibility="private")
-    w["samples"].select(page.toggle, [w["sample_ids"], w["parents"]], w["parents"], api_visibility="private")
+    w["chosen"] = gr.State([])
+    for typed in (w["parents"].blur, w["parents"].submit):  # numbers typed by hand, once the person moves on
+        typed(
+            page.typed_favourites, [w["parents"], w["chosen"]], w["chosen"], api_visibility="private",
+            concurrency_limit=1, concurrency_id="clicks", trigger_mode="multiple",
+        )  # fmt: skip
+    for shown, ids in (("population", "population_ids"), ("samples", "sample_ids")):
+        w[shown].select(
+            page.toggle, [w[ids], w["chosen"]], [w["chosen"], w["parents"]], api_visibility="private",
+            concurrency_limit=1, concurrency_id="clicks", trigger_mode="multiple",
+        )  # fmt: skip
     with gr.Accordion("Lineage", open=True):
-        w["lineage_of"] = gr.Number(label="Picture", precision=0)
+        w["lineage_of"] = gr.Number(label="Picture", precision=0, elem_id="lineage_of")
         w["lineage"] = gr.Button("Show its ancestors")
         w["lineage_text"] = gr.Markdown()
         w["ancestors"] = gr.Gallery(label="Ancestors", columns=8, height=200)
@@ -411,7 +442,9 @@ def _breed_tab(page: Page, w: dict) -> None:
 
 def _restyle_tab(page: Page, w: dict) -> None:
     with gr.Row():
-        w["content"] = gr.Image(label="Photo", type="filepath", image_mode=None, sources=["upload"], elem_id="content")
+        w["content"] = gr.Image(
+            label="Photo", type="filepath", image_mode=None, sources=["upload"], elem_id="content", height=320
+        )
         w["styles"] = gr.File(
             label="Style pictures", file_count="multiple", file_types=["image"], type="filepath", elem_id="styles"
         )
@@ -436,7 +469,7 @@ def _restyle_tab(page: Page, w: dict) -> None:
         w["fast"] = gr.Button("Fast (AdaIN)", variant="primary")
         w["quality"] = gr.Button("Quality (Gatys)")
         w["cancel"] = gr.Button("Cancel", variant="stop")
-    w["restyled"] = gr.Image(label="Restyled", interactive=False)
+    w["restyled"] = gr.Image(label="Restyled", interactive=False, height=384)
     w["restyle_info"] = gr.Markdown(elem_id="restyle_info")
     w["fast"].click(
         _page_errors(page.restyle_fast), style_inputs, [w["restyled"], w["restyle_info"]], api_name="restyle_fast"
@@ -465,14 +498,24 @@ def _gallery_tab(page: Page, w: dict) -> None:
         _page_errors(page.gallery), [w["order"], w["limit"]], [w["gallery"], w["gallery_ids"]], api_visibility="private"
     )
     with gr.Row():
-        w["current"] = gr.Number(label="Picture", precision=0)
-        w["score"] = gr.Slider(0, 10, 5, step=0.5, label="Your rating (0–10)")
+        w["current"] = gr.Number(label="Picture", precision=0, elem_id="current")
+        w["score"] = gr.Slider(0, 10, 5, step=0.5, label="Your rating (0–10)", elem_id="score")
         w["rate"] = gr.Button("Rate", variant="primary")
     w["details"] = gr.Markdown()
     w["taste"] = gr.Markdown(elem_id="taste")
-    w["gallery"].select(page.pick, w["gallery_ids"], w["current"], api_visibility="private")
+    w["gallery"].select(
+        page.pick,
+        w["gallery_ids"],
+        w["current"],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="clicks",
+        trigger_mode="multiple",
+    )
     w["current"].change(_page_errors(page.details), w["current"], w["details"], api_name="details")
-    w["rate"].click(_page_errors(page.rate), [w["current"], w["score"]], w["taste"], api_name="rate")
+    w["rate"].click(_page_errors(page.rate), [w["current"], w["score"]], w["taste"], api_name="rate").then(
+        _page_errors(page.details), w["current"], w["details"], api_visibility="private"
+    )  # the picture's details now show its rating
     w["taste_btn"] = gr.Button("How has my critic changed?")
     w["taste_btn"].click(_page_errors(page.taste), None, w["taste"], api_name="taste")
     with gr.Row():
@@ -516,6 +559,10 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+# A 32-px model's picture fills its box, with crisp pixels, instead of sitting as a speck in the middle.
+ENLARGE_CSS = ".enlarge img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }"
+
+
 def launch(
     home: str | Path,
     model: str = "default",
@@ -536,6 +583,7 @@ def launch(
         server_name=host, server_port=int(port), auth=credentials, allowed_paths=served_folders(studio.home),
         max_file_size=MAX_UPLOAD_BYTES, prevent_thread_lock=not block, ssr_mode=False, quiet=not block,
         show_error=True,  # only messages written for people reach the page: see _page_error
-        footer_links=["api"], theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
+        footer_links=["api"], css=ENLARGE_CSS,
+        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
     )  # fmt: skip
     return app, url

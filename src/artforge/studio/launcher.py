@@ -29,22 +29,18 @@ def free_port() -> int:
 
 
 def start_studio_process(
-    home: str | Path, runs: str | Path, log: str | Path, env: dict | None = None, timeout: float = STARTUP_S
+    home: str | Path,
+    runs: str | Path,
+    log: str | Path,
+    env: dict | None = None,
+    timeout: float = STARTUP_S,
+    model: str | Path | None = None,
 ) -> tuple[subprocess.Popen, str]:
-    """(the process, its URL) once the page answers; the process's output goes to ``log``."""
+    """(the process, its URL) once the page answers; the process's output goes to ``log``.  ``model``: the
+    model the page opens on (default: the studio's own choice)."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "artforge",
-        "studio",
-        "--home",
-        str(home),
-        "--runs",
-        str(runs),
-        "--port",
-        str(port),
-    ]
+    command = [sys.executable, "-m", "artforge", "studio", *([str(model)] if model else [])]
+    command += ["--home", str(home), "--runs", str(runs), "--port", str(port)]
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env or dict(os.environ))
     url = f"http://127.0.0.1:{port}/"
