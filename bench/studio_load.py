@@ -3,7 +3,8 @@
 Starts ``artforge studio`` on 127.0.0.1 (a fresh home, the shipped model), then each client loops over a mix
 of what a person does — generate, breed from two of its pictures, edit with the direction sliders, restyle
 fast, rate, look at the gallery and the taste panel — until the time is up.  Reports errors (must be 0),
-p50/p95 latency per action, actions per second, and the studio's resident memory at start and end.
+p50/p95 latency per action, actions per second, and the studio's resident memory at start, after each round
+(``--rounds``: the same load again, to tell a leak from a working set) and at its peak.
 
     PYTHONPATH=src .venv/bin/python bench/studio_load.py --clients 20 --seconds 60 --json bench/studio_load.json
 """
@@ -112,6 +113,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--rounds", type=int, default=1, help="run the load this many times back to back (leak check)")
     p.add_argument("--home", type=Path, help="studio home (default: a new temp folder)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -126,18 +128,25 @@ def main(argv=None) -> dict:
     try:
         rss_start = rss_mb(proc.pid)
         latencies, errors, lock = defaultdict(list), [], threading.Lock()
-        stop_at = time.time() + args.seconds
-        threads = [
-            threading.Thread(target=run_client, args=(url, i, str(photo), str(style), stop_at, latencies, errors, lock))
-            for i in range(args.clients)
-        ]
-        t0 = time.time()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        peak, sampling = [rss_start], threading.Event()
+        sampler = threading.Thread(target=_sample_rss, args=(proc.pid, peak, sampling), daemon=True)
+        sampler.start()
+        rss_after_round, t0 = [], time.time()
+        for _ in range(args.rounds):  # the same load again: memory that keeps growing round after round is a leak
+            stop_at = time.time() + args.seconds
+            threads = [
+                threading.Thread(
+                    target=run_client, args=(url, i, str(photo), str(style), stop_at, latencies, errors, lock)
+                )
+                for i in range(args.clients)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            rss_after_round.append(round(rss_mb(proc.pid)))
         elapsed = time.time() - t0
-        rss_end = rss_mb(proc.pid)
+        sampling.set()
     finally:
         proc.kill()
         proc.wait()
@@ -151,7 +160,8 @@ def main(argv=None) -> dict:
         "error_examples": errors[:5],
         "actions": sum(len(v) for v in latencies.values()),
         "actions_per_s": round(sum(len(v) for v in latencies.values()) / elapsed, 2),
-        "rss_mb": {"start": round(rss_start), "end": round(rss_end)},
+        "rounds": args.rounds,
+        "rss_mb": {"start": round(rss_start), "after_each_round": rss_after_round, "peak": round(max(peak + rss_after_round))},
         "latency_s": {
             name: {"n": len(v), "p50": round(statistics.median(v), 2), "p95": round(_p95(v), 2)}
             for name, v in sorted(latencies.items())
@@ -161,6 +171,11 @@ def main(argv=None) -> dict:
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def _sample_rss(pid: int, peak: list[float], stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        peak.append(rss_mb(pid))
 
 
 def _p95(values: list[float]) -> float:
