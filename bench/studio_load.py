@@ -161,7 +161,11 @@ def main(argv=None) -> dict:
         "actions": sum(len(v) for v in latencies.values()),
         "actions_per_s": round(sum(len(v) for v in latencies.values()) / elapsed, 2),
         "rounds": args.rounds,
-        "rss_mb": {"start": round(rss_start), "after_each_round": rss_after_round, "peak": round(max(peak + rss_after_round))},
+        "rss_mb": {
+            "start": round(rss_start),
+            "after_each_round": rss_after_round,
+            "peak": round(max(peak + rss_after_round)),
+        },
         "latency_s": {
             name: {"n": len(v), "p50": round(statistics.median(v), 2), "p95": round(_p95(v), 2)}
             for name, v in sorted(latencies.items())
