@@ -9,7 +9,18 @@ from artforge.cli import build_parser, main
 
 
 @pytest.mark.parametrize(
-    "argv", [[], ["train"], ["generate"], ["data"], ["data", "info"], ["data", "prepare"], ["models"], ["demo"]]
+    "argv",
+    [
+        [],
+        ["train"],
+        ["generate"],
+        ["data"],
+        ["data", "info"],
+        ["data", "prepare"],
+        ["models"],
+        ["demo"],
+        ["music-video"],
+    ],
 )
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -310,6 +310,32 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_music_video(args: argparse.Namespace) -> int:
+    from artforge import generate as gen
+    from artforge.crossmodal.music_video import MusicVideoSettings, render_music_video
+    from artforge.train.precision import resolve_device
+
+    if args.prompt:
+        raise ArtforgeError(
+            "--prompt needs artforge's image-text matcher, which is not built yet; choose keys with --keys "
+            "(seeds or projected latent files) for now"
+        )
+    settings = MusicVideoSettings(
+        fps=args.fps, start=args.start, duration=args.duration, size=args.size, pulse=args.pulse,
+        motion=args.motion, speed=args.speed, smooth=args.smooth, keys=args.keys, seed=args.seed,
+        beat_jump=args.beat_jump, truncation=args.truncation, batch=args.batch,
+    )  # fmt: skip
+    model = gen.load_model(args.model, device=resolve_device(args.device))
+    if args.sample_steps is not None:
+        gen.configure_sampling(model, args.sample_steps)
+    made = render_music_video(model, args.audio, args.out, settings, progress=not args.no_progress)
+    print(
+        f"{made['path']}: {made['frames']} frames, {made['seconds']:.2f} s with sound; "
+        f"analysis {made['analysis_s']:.1f} s, {made['frames_per_s']:.1f} frames/s"
+    )
+    return 0
+
+
 def _cmd_studio(args: argparse.Namespace) -> int:
     from artforge.studio.app import check_host, launch, parse_auth
     from artforge.studio.store import DEFAULT_HOME
@@ -837,6 +863,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("music-video", help="music drives MODEL's pictures: an MP4 that moves with AUDIO, sound in")
+    p.add_argument("model", help="a run folder or export (every generator family; default: the shipped model)")
+    p.add_argument("audio", help="WAV, FLAC, OGG or MP3")
+    p.add_argument("-o", "--out", default="out/music-video.mp4", help="the MP4 to write (default out/music-video.mp4)")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second (default 24)")
+    p.add_argument("--start", type=float, default=0.0, help="seconds into the audio to start (default 0)")
+    p.add_argument("--duration", type=float, help="seconds of audio to use (default: to the end)")
+    p.add_argument("--size", type=int, default=256, help="frame side in pixels (default 256)")
+    p.add_argument("--pulse", type=float, default=0.5, help="0-1: how far drum hits and onsets jolt the picture")
+    p.add_argument("--motion", type=float, default=0.3, help="0-1: how far harmonic loudness moves the picture")
+    p.add_argument("--speed", type=float, default=0.25, help="orbit stops per second at full loudness (0.25)")
+    p.add_argument("--smooth", type=float, default=0.5, help="seconds over which harmony and loudness are smoothed")
+    p.add_argument("--keys", default="12", help="key pictures for the 12 pitch classes: a number, or seeds/files a,b,…")
+    p.add_argument("--beat-jump", action="store_true", help="each beat hands the pitch classes to the next key")
+    p.add_argument("--prompt", help="choose the key pictures by text (needs the image-text matcher: not yet)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--truncation", type=float, help="truncation psi for the key pictures (GANs)")
+    p.add_argument("--sample-steps", type=int, help="ddpm: denoising steps per frame (fewer is faster)")
+    p.add_argument("--batch", type=int, default=16, help="frames decoded at once (memory is about this many)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_music_video)
 
     p = sub.add_parser("studio", help="the browser studio: create, breed, restyle, rate; a gallery that keeps all")
     p.add_argument("model", nargs="?", default="default", help="model to open on (a run folder; default: shipped)")

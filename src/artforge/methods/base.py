@@ -115,6 +115,13 @@ class Method(abc.ABC):
         on the shell where Gaussian latents live (White 2016); methods with other spaces override it."""
         return slerp(a, b, t)
 
+    def latent_blend(self, keys: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """One latent per row of ``weights`` (F × K), mixing the K ``keys``: Σ w_k z_k / ‖w‖₂, so a mix of
+        independent standard-normal keys is standard normal again (it stays where Gaussian latents live,
+        as slerp does for two); methods with other spaces override it."""
+        w = weights / weights.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        return torch.einsum("fk,k...->f...", w.to(keys), keys)
+
     def render(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for latent codes ``z``, differentiable in ``z`` (projection optimises through it).
 

@@ -136,6 +136,12 @@ class StyleGAN(GAN):
         """Walks in W are straight lines (W is not a Gaussian shell)."""
         return torch.lerp(a, b, t)
 
+    def latent_blend(self, keys: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Mixes in W are convex combinations (weights scaled to sum to 1), as walks in W are straight lines."""
+        w = weights.clamp_min(0)
+        w = w / w.sum(dim=1, keepdim=True).clamp_min(1e-8)
+        return torch.einsum("fk,k...->f...", w.to(keys), keys)
+
     def per_layer(self, w: torch.Tensor) -> torch.Tensor:
         """w (N × w_dim) as w+ (N × num_ws × w_dim); w+ as it is."""
         return w.unsqueeze(1).repeat(1, self.num_ws, 1) if w.dim() == 2 else w.clone()

@@ -1,0 +1,49 @@
+"""Audio features land on the right video frames: hits where the clicks are, pitch classes of the tone."""
+
+import numpy as np
+import pytest
+
+from artforge.crossmodal.audio import analyse, frame_count, load_audio
+from artforge.errors import ArtforgeError
+from tests.crossmodal.conftest import CLICKS, SECONDS, SR, clicks_and_tone
+
+
+def test_onsets_peak_on_the_frames_of_the_clicks():
+    fps = 12
+    f = analyse(clicks_and_tone(tone=True), SR, fps)
+    assert f.frames == frame_count(SECONDS, fps) == 72
+    peaks = set(np.flatnonzero(f.onset > 0.5))
+    for c in CLICKS:  # frame f covers [f/fps, (f+1)/fps)
+        assert {int(c * fps) - 1, int(c * fps), int(c * fps) + 1} & peaks, (c, sorted(peaks))
+    quiet = [i for i in range(f.frames) if all(abs(i - c * fps) > 2 for c in CLICKS)]
+    assert f.onset[quiet].mean() < 0.15  # the steady tone does not pulse: HPSS keeps it out of the onsets
+
+
+def test_chroma_follows_the_tone_and_rows_sum_to_one():
+    f = analyse(clicks_and_tone(tone=True), SR, 10)
+    assert np.allclose(f.chroma.sum(1), 1)
+    first, second = f.chroma[5:25].mean(0), f.chroma[35:55].mean(0)
+    assert first.argmax() == 9 and second.argmax() == 4  # A, then E
+    assert f.harmonic.max() == pytest.approx(1.0, abs=0.05) and f.beats.dtype == bool
+
+
+def test_start_and_duration_cut_the_audio(song_wav):
+    y, sr = load_audio(song_wav, start=1.0, duration=2.5)
+    assert sr == SR and len(y) == pytest.approx(2.5 * SR, abs=2)
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [(None, "no audio file"), (b"not audio at all", "cannot read"), (b"", "cannot read")],
+)
+def test_bad_audio_is_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "x.wav"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ArtforgeError, match=message):
+        load_audio(path)
+
+
+def test_too_short_after_start_says_so(song_wav):
+    with pytest.raises(ArtforgeError, match="less than 0.1 s"):
+        load_audio(song_wav, start=5.95)
