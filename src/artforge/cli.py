@@ -336,6 +336,25 @@ def _cmd_music_video(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sonify(args: argparse.Namespace) -> int:
+    from artforge.crossmodal import sonify as son
+
+    if args.walk:
+        from artforge import generate as gen
+
+        model = gen.load_model(args.source)
+        out = args.out or "out/sonified-walk.mp4"
+        made = son.sonify_walk(
+            model, out, args.midi, args.scale, args.tempo, args.keys, args.frames, args.fps, args.size, args.seed
+        )
+        print(f"{made['video']}: {made['frames']} frames, {made['notes']} notes over {made['seconds']:.1f} s")
+        return 0
+    made = son.sonify(args.source, args.out or "out/sonified.wav", args.midi, args.scale, args.tempo, args.seconds)
+    also = f" and {made['midi']}" if made["midi"] else ""
+    print(f"{made['wav']}{also}: {made['notes']} notes over {made['seconds']:.1f} s")
+    return 0
+
+
 def _cmd_studio(args: argparse.Namespace) -> int:
     from artforge.studio.app import check_host, launch, parse_auth
     from artforge.studio.store import DEFAULT_HOME
@@ -886,6 +905,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_music_video)
+
+    p = sub.add_parser("sonify", help="a picture becomes music, read left to right as a score (WAV, and MIDI)")
+    p.add_argument("source", help="the picture (any format artforge reads); with --walk, a model")
+    p.add_argument("-o", "--out", help="WAV to write (default out/sonified.wav; with --walk an MP4)")
+    p.add_argument("--midi", help="also write the same notes as a MIDI file here")
+    p.add_argument("--scale", default="minor-pentatonic", help="major, minor, major-pentatonic, minor-pentatonic "
+                   "(default), blues, dorian or chromatic")  # fmt: skip
+    p.add_argument("--tempo", type=float, default=96.0, help="beats per minute (default 96); a column is a 16th note")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of the piece (default 20)")
+    p.add_argument("--walk", action="store_true", help="SOURCE is a model: a latent-walk video with its own music")
+    p.add_argument("--keys", type=int, default=4, help="with --walk: key pictures in the loop (default 4)")
+    p.add_argument("--frames", type=int, default=48, help="with --walk: frames from one key to the next (48)")
+    p.add_argument("--fps", type=float, default=24.0, help="with --walk: frames per second (default 24)")
+    p.add_argument("--size", type=int, default=256, help="with --walk: frame side in pixels (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="with --walk: which key pictures")
+    p.set_defaults(func=_cmd_sonify)
 
     p = sub.add_parser("studio", help="the browser studio: create, breed, restyle, rate; a gallery that keeps all")
     p.add_argument("model", nargs="?", default="default", help="model to open on (a run folder; default: shipped)")

@@ -138,8 +138,6 @@ def render_music_video(
     progress: bool = True,
 ) -> dict:
     """Write ``out`` (MP4, H.264 + AAC) for ``audio`` drawn by ``model``; returns what was made and how fast."""
-    import imageio_ffmpeg
-
     s = settings or MusicVideoSettings()
     _check(s)
     out = Path(out)
@@ -157,7 +155,8 @@ def render_music_video(
     try:
         stream_frames(timeline, silent, s, progress)
         render_s = time.perf_counter() - t1
-        atomic_write(out, lambda tmp: _mux(imageio_ffmpeg.get_ffmpeg_exe(), silent, audio, features, tmp), ".tmp.mp4")
+        span = features.frames / features.fps
+        atomic_write(out, lambda tmp: mux_sound(silent, audio, features.start, span, tmp), ".tmp.mp4")
     finally:
         silent.unlink(missing_ok=True)
     return {
@@ -208,12 +207,14 @@ def stream_frames(timeline: LatentTimeline, path: Path, s: MusicVideoSettings, p
         writer.close()
 
 
-def _mux(ffmpeg: str, video: Path, audio: str | Path, features: AudioFeatures, out: str) -> None:
-    """Put the original sound, cut to the video's span, beside the video stream (copied, not re-encoded)."""
-    span = features.frames / features.fps
+def mux_sound(video: Path, audio: str | Path, start: float, span: float, out: str) -> None:
+    """Put ``span`` seconds of ``audio`` from ``start`` beside the video stream (copied, not re-encoded) as AAC,
+    from the original file at its own quality."""
+    import imageio_ffmpeg
+
     command = [
-        ffmpeg, "-y", "-loglevel", "error", "-i", str(video),
-        "-ss", f"{features.start:.6f}", "-t", f"{span:.6f}", "-i", str(audio),
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(video),
+        "-ss", f"{start:.6f}", "-t", f"{span:.6f}", "-i", str(audio),
         "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", out,
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
