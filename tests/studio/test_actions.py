@@ -176,3 +176,26 @@ def test_directions_are_computed_once_into_the_home(studio, runs, monkeypatch):
     monkeypatch.setattr(actions, "compute_directions", lambda *a, **k: pytest.fail("computed twice"))
     assert torch.equal(studio.directions(key).vectors, first.vectors)
     assert not (runs / "tiny-dcgan" / "model" / "directions.safetensors").exists()
+
+
+def test_music_video_reports_progress_can_be_cancelled_and_refuses_non_audio(studio, tmp_path):
+    import soundfile as sf
+
+    from artforge.crossmodal.music_video import probe
+    from artforge.studio.actions import check_audio_upload
+    from tests.crossmodal.conftest import SR, clicks_and_tone
+
+    song = tmp_path / "song.wav"
+    sf.write(song, clicks_and_tone()[: 3 * SR], SR)
+    seen = []
+    video = studio.music_video("default", song, seconds=2, size=32, on_frames=lambda done, total: seen.append(done))
+    assert video.parent == studio.home / "videos" and probe(video)["frames"] == 48
+    assert seen[-1] == 48 and seen == sorted(seen)
+    stop = threading.Event()
+    stop.set()
+    assert studio.music_video("default", song, seconds=2, size=32, cancelled=stop) is None
+    assert list((studio.home / "videos").glob("*.mp4")) == [video]  # the cancelled one left nothing
+    with pytest.raises(ArtforgeError, match="not a sound file"):
+        check_audio_upload(tmp_path / "notes.txt")
+    with pytest.raises(ArtforgeError, match="sound files up to"):
+        check_audio_upload(song, max_bytes=100_000)  # the 3-s WAV is 132 kB

@@ -9,12 +9,15 @@ import urllib.request
 
 import numpy as np
 import pytest
+import soundfile as sf
 from PIL import Image
 
+from artforge.crossmodal.music_video import probe
 from artforge.errors import ArtforgeError
 from artforge.studio.app import check_host, parse_auth
 from artforge.studio.launcher import start_studio_process
 from tests.conftest import subprocess_env, tiny_export
+from tests.crossmodal.conftest import SR, clicks_and_tone
 
 gradio_client = pytest.importorskip("gradio_client")
 Client, handle_file = gradio_client.Client, gradio_client.handle_file
@@ -41,6 +44,8 @@ def served(tmp_path_factory):
     for name, size in (("photo.png", (64, 48)), ("style.png", (40, 40))):
         Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(tmp / name)
     (tmp / "not-a-picture.png").write_text("hello")
+    (tmp / "not-a-song.wav").write_text("hello")
+    sf.write(tmp / "song.wav", clicks_and_tone()[: 2 * SR], SR)
     proc, url = start_studio(tmp / "home", runs, tmp)
     yield {"url": url, "tmp": tmp, "runs": runs, "home": tmp / "home", "proc": proc}
     proc.kill()
@@ -57,6 +62,7 @@ def test_every_action_through_the_api_then_kill_9_and_restart(served):
     endpoints = set(c.view_api(print_info=False, return_format="dict")["named_endpoints"])
     expected = {"/model_info", "/create", "/edit", "/mix", "/interpolate", "/project", "/breed", "/lineage"}
     expected |= {"/restyle_fast", "/restyle_quality", "/cancel", "/gallery", "/details", "/rate", "/taste", "/export"}
+    expected |= {"/music_video", "/music_cancel"}
     assert expected <= endpoints
 
     assert "fastgan" in c.predict("default", api_name="/model_info")
@@ -110,6 +116,16 @@ def test_every_action_through_the_api_then_kill_9_and_restart(served):
         )  # fmt: skip
     with pytest.raises(Exception, match="whole numbers"):
         c.predict("seven", 4, 0.3, "dimension", 0, True, api_name="/breed")
+    with pytest.raises(Exception, match="cannot read not-a-song.wav"):
+        c.predict("default", handle_file(str(tmp / "not-a-song.wav")), 2, 0, 64, 0.5, 0.3, 0, api_name="/music_video")
+
+    # music: a video with its sound, served from the studio's videos folder
+    video, info = c.predict(
+        "default", handle_file(str(tmp / "song.wav")), 2, 0, 64, 0.5, 0.3, 0, api_name="/music_video"
+    )
+    video = video["video"] if isinstance(video, dict) else video  # gradio_client versions differ
+    assert "done" in info and probe(video)["audio_codec"] == "aac"
+    assert len(list((served["home"] / "videos").glob("music-song-*.mp4"))) == 1
     _, all_numbers = c.predict("old", 200, api_name="/gallery")
     saved = ids_of(all_numbers)
     assert {edited_id, mixed_id, great_grandchild} <= set(saved)

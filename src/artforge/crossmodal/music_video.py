@@ -20,6 +20,7 @@ import math
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +137,11 @@ def render_music_video(
     out: str | Path,
     settings: MusicVideoSettings | None = None,
     progress: bool = True,
+    on_frames: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Write ``out`` (MP4, H.264 + AAC) for ``audio`` drawn by ``model``; returns what was made and how fast."""
+    """Write ``out`` (MP4, H.264 + AAC) for ``audio`` drawn by ``model``; returns what was made and how fast.
+    ``on_frames(done, total)`` is called after each batch (an exception raised there stops the render and
+    leaves nothing behind)."""
     s = settings or MusicVideoSettings()
     _check(s)
     out = Path(out)
@@ -153,7 +157,7 @@ def render_music_video(
     silent = new_temp_file(out, ".video.mp4")
     t1 = time.perf_counter()
     try:
-        stream_frames(timeline, silent, s, progress)
+        stream_frames(timeline, silent, s, progress, on_frames)
         render_s = time.perf_counter() - t1
         span = features.frames / features.fps
         atomic_write(out, lambda tmp: mux_sound(silent, audio, features.start, span, tmp), ".tmp.mp4")
@@ -184,7 +188,14 @@ def _check(s: MusicVideoSettings) -> None:
         raise ArtforgeError("; ".join(problems))
 
 
-def stream_frames(timeline: LatentTimeline, path: Path, s: MusicVideoSettings, progress: bool) -> None:
+def stream_frames(
+    timeline: LatentTimeline,
+    path: Path,
+    s: MusicVideoSettings,
+    progress: bool,
+    on_frames: Callable[[int, int], None] | None = None,
+) -> None:
+    """Decode ``timeline``'s frames ``s.batch`` at a time, resize them to ``s.size`` and pipe them to ffmpeg."""
     import imageio_ffmpeg
     from tqdm import tqdm
 
@@ -202,6 +213,8 @@ def stream_frames(timeline: LatentTimeline, path: Path, s: MusicVideoSettings, p
                 image = Image.fromarray(picture).resize((side, side), Image.Resampling.LANCZOS)
                 writer.send(np.ascontiguousarray(np.asarray(image)))
             bar.update(len(frames))
+            if on_frames is not None:
+                on_frames(frames.stop, len(timeline))
     finally:
         bar.close()
         writer.close()

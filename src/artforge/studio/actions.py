@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from contextlib import contextmanager
@@ -45,6 +46,9 @@ from artforge.studio.store import Entry, Gallery
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a photo or painting; anything bigger is refused before decoding
 MAX_UPLOAD_PIXELS = 40_000_000  # about 6,300 × 6,300: refused from the header, before decoding
+MAX_AUDIO_BYTES = 60 * 1024 * 1024  # a few minutes of WAV, or an album side of MP3
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus")
+MAX_MUSIC_SECONDS = 300.0  # one request renders at most this much music (minutes of CPU at 128 px)
 MAX_GRID = 64  # pictures per request: keeps one click from holding the CPU for minutes
 STUDIO_DIRECTIONS = 8  # sliders shown for a model
 DIRECTION_SAMPLES = 512  # latents analysed when a model has no directions yet (about 10 s on a laptop CPU)
@@ -350,6 +354,47 @@ class Studio:
         parents = {content: "content", **{s: "style" for s in styles}, **({mask: "mask"} if mask else {})}
         return self.gallery.add(to_uint8(result.image)[0], "restyle", recipe, parents)
 
+    # ------------------------------------------------------------------ music
+
+    def music_video(
+        self,
+        key: str,
+        audio_path: str | Path,
+        seconds: float = 30.0,
+        start: float = 0.0,
+        size: int = 256,
+        pulse: float = 0.5,
+        motion: float = 0.3,
+        seed: int = 0,
+        on_frames: Callable[[int, int], None] | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> Path | None:
+        """A music video of ``key``'s pictures for the uploaded audio, under ``videos/``; None when cancelled."""
+        from artforge.crossmodal.music_video import MusicVideoSettings, render_music_video
+
+        audio = check_audio_upload(audio_path)
+        settings = MusicVideoSettings(
+            start=float(start), duration=min(float(seconds), MAX_MUSIC_SECONDS), size=int(size), pulse=float(pulse),
+            motion=float(motion), seed=int(seed),
+        )  # fmt: skip
+        out = self.home / "videos" / f"music-{audio.stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{seed}.mp4"
+
+        def report(done: int, total: int) -> None:
+            if cancelled is not None and cancelled.is_set():
+                raise _Cancelled
+            if on_frames is not None:
+                on_frames(done, total)
+
+        model = self.model(key)
+        # minutes of rendering: hold the model's lock only where sampling has state (diffusion step settings),
+        # so everyone else can keep creating with a GAN meanwhile
+        hold = self._model_locks[key] if _diffusion(model) else contextlib.nullcontext()
+        try:
+            with hold:
+                return render_music_video(model, audio, out, settings, progress=False, on_frames=report)["path"]
+        except _Cancelled:
+            return None
+
     # ------------------------------------------------------------------ taste: ratings and the critic
 
     def _inputs(self, entries: list[Entry]) -> dict[str, torch.Tensor]:
@@ -472,6 +517,21 @@ def read_upload(path: str | Path, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels:
     except BadImage as exc:
         raise ArtforgeError(f"{path.name} cannot be used: {exc.reason}") from None
     return np.asarray(rgb, dtype=np.uint8)
+
+
+def check_audio_upload(path: str | Path, max_bytes: int = MAX_AUDIO_BYTES) -> Path:
+    """An uploaded sound file, refused by name and size before anything decodes it."""
+    path = Path(str(path))
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise ArtforgeError(f"{path.name} is not a sound file artforge takes ({', '.join(AUDIO_SUFFIXES)})")
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise ArtforgeError("the upload did not arrive; try again") from None
+    if size > max_bytes:
+        limit = f"sound files up to {max_bytes / 1e6:.0f} MB are accepted"
+        raise ArtforgeError(f"{path.name} is {size / 1e6:.1f} MB; {limit}")
+    return path
 
 
 def _diffusion(model: Method) -> bool:

@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 
 from artforge.errors import ArtforgeError
-from artforge.studio.actions import MAX_UPLOAD_BYTES, STUDIO_DIRECTIONS, Studio
+from artforge.studio.actions import MAX_AUDIO_BYTES, STUDIO_DIRECTIONS, Studio
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline first: no calls home
 import gradio as gr  # noqa: E402  (after the analytics switch)
@@ -188,36 +188,67 @@ class Page:
     ):  # fmt: skip
         """A generator: yields the picture as the optimisation goes, until it ends or Cancel is pressed."""
         content, styles, mask = self._restyle_inputs(content_file, content_id, style_files, style_ids, mask_file, drawn)
+
+        def run(report, cancelled):
+            return self.studio.restyle_quality(
+                content, styles, float(alpha), bool(keep_colour), mask, int(iterations), int(size),
+                on_progress=report, cancelled=cancelled,
+            )  # fmt: skip
+
+        for step, item in self._with_progress(run, request):
+            if step == "done":
+                entry = item
+                yield (
+                    (None, "cancelled")
+                    if entry is None
+                    else (str(entry.path), f"#{entry.id} restyle (quality, {int(iterations)} steps)")
+                )
+            else:
+                yield item, f"step {step} of {int(iterations)}…"
+
+    def music_video(self, model, audio, seconds, start, size, pulse, motion, seed, request: gr.Request = None):
+        """A generator: yields how many frames are made, then the video (or "cancelled")."""
+        if not audio:
+            raise ArtforgeError("upload a sound file first (WAV, FLAC, OGG or MP3)")
+
+        def run(report, cancelled):
+            return self.studio.music_video(
+                model, audio, float(seconds), float(start), int(size), float(pulse), float(motion), int(seed),
+                on_frames=report, cancelled=cancelled,
+            )  # fmt: skip
+
+        for done, item in self._with_progress(run, request):
+            if done == "done":
+                yield (None, "cancelled") if item is None else (str(item), f"{Path(item).name}: done")
+            else:
+                yield None, f"{done} of {item} frames…"
+
+    def _with_progress(self, run, request):
+        """Run ``run(report, cancelled)`` on a worker thread; yield each ``report(a, b)`` as (a, b), then
+        ("done", its result).  Cancel (or the page going away) sets ``cancelled`` and the work stops."""
         cancelled = self._cancel.setdefault(_session(request), threading.Event())
         cancelled.clear()
-        frames: queue.Queue = queue.Queue()
+        reports: queue.Queue = queue.Queue()
         outcome: dict = {}
 
         def work():
             try:
-                outcome["entry"] = self.studio.restyle_quality(
-                    content, styles, float(alpha), bool(keep_colour), mask, int(iterations), int(size),
-                    on_progress=lambda step, picture: frames.put((step, picture)), cancelled=cancelled,
-                )  # fmt: skip
+                outcome["result"] = run(lambda a, b: reports.put((a, b)), cancelled)
             except Exception as exc:  # noqa: BLE001 — handed to the page's error path below
                 outcome["error"] = exc
-            frames.put(None)
+            reports.put(None)
 
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
         try:
-            while (item := frames.get()) is not None:
-                yield item[1], f"step {item[0]} of {int(iterations)}…"
+            while (item := reports.get()) is not None:
+                yield item
         finally:
-            cancelled.set()  # the page went away or Cancel was pressed: stop the optimisation too
+            cancelled.set()  # the page went away or Cancel was pressed: stop the work too
             worker.join()
         if "error" in outcome:
             raise outcome["error"]
-        entry = outcome.get("entry")
-        if entry is None:
-            yield None, "cancelled"
-        else:
-            yield str(entry.path), f"#{entry.id} restyle (quality, {int(iterations)} steps)"
+        yield "done", outcome.get("result")
 
     def cancel(self, request: gr.Request = None) -> str:
         self._cancel.setdefault(_session(request), threading.Event()).set()
@@ -312,6 +343,8 @@ def build_app(studio: Studio, model: str = "default") -> gr.Blocks:
                 _breed_tab(page, w)
             with gr.Tab("Restyle", id="restyle"):
                 _restyle_tab(page, w)
+            with gr.Tab("Music", id="music"):
+                _music_tab(page, w)
             with gr.Tab("Gallery", id="gallery"):
                 _gallery_tab(page, w)
         app.load(
@@ -482,6 +515,34 @@ def _restyle_tab(page: Page, w: dict) -> None:
     w["cancel"].click(page.cancel, None, w["restyle_info"], cancels=[quality], api_name="cancel")
 
 
+def _music_tab(page: Page, w: dict) -> None:
+    gr.Markdown(
+        "Upload a piece of music: the model's pictures move with it — harmony chooses the picture, loudness moves "
+        "it, drums and onsets pulse it — and the sound is in the video."
+    )
+    w["audio"] = gr.Audio(label="Music", type="filepath", sources=["upload"], elem_id="audio")
+    with gr.Row():
+        w["music_seconds"] = gr.Slider(2, 300, 30, step=1, label="Seconds of music")
+        w["music_start"] = gr.Number(0, label="Start at (s)", minimum=0)
+        w["music_size"] = gr.Slider(64, 512, 256, step=32, label="Frame size (px)")
+    with gr.Row():
+        w["music_pulse"] = gr.Slider(0, 1, 0.5, step=0.05, label="Pulse (drums, onsets)")
+        w["music_motion"] = gr.Slider(0, 1, 0.3, step=0.05, label="Motion (loudness)")
+        w["music_seed"] = gr.Number(0, label="Seed (which key pictures)", precision=0)
+    with gr.Row():
+        w["music_go"] = gr.Button("Make the video", variant="primary")
+        w["music_cancel"] = gr.Button("Cancel", variant="stop")
+    w["music_info"] = gr.Markdown(elem_id="music_info")
+    w["music_video"] = gr.Video(label="Music video", elem_id="music_video", height=384)
+    w["music_go"].click(
+        _page_errors_gen(page.music_video),
+        [w["model"], w["audio"], w["music_seconds"], w["music_start"], w["music_size"], w["music_pulse"],
+         w["music_motion"], w["music_seed"]],
+        [w["music_video"], w["music_info"]], api_name="music_video",
+    )  # fmt: skip
+    w["music_cancel"].click(page.cancel, None, w["music_info"], api_name="music_cancel")
+
+
 def _gallery_tab(page: Page, w: dict) -> None:
     with gr.Row():
         w["order"] = gr.Radio(["new", "rating", "critic", "old"], value="new", label="Sort by")
@@ -528,8 +589,9 @@ def _gallery_tab(page: Page, w: dict) -> None:
 
 
 def served_folders(home: Path) -> list[str]:
-    """What the page may serve from the studio home: pictures, exports and walks — not the database or the critic."""
-    folders = [home / "pictures", home / "exports", home / "walks"]
+    """What the page may serve from the studio home: pictures, exports, walks and music videos — not the
+    database or the critic."""
+    folders = [home / "pictures", home / "exports", home / "walks", home / "videos"]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     return [str(f) for f in folders]
@@ -597,7 +659,8 @@ def launch(
     app.queue(default_concurrency_limit=2)
     _, url, _ = app.launch(
         server_name=host, server_port=int(port), auth=credentials, allowed_paths=served_folders(studio.home),
-        max_file_size=MAX_UPLOAD_BYTES, prevent_thread_lock=not block, ssr_mode=False, quiet=not block,
+        max_file_size=MAX_AUDIO_BYTES,  # the largest upload (sound); pictures are held to less in read_upload
+        prevent_thread_lock=not block, ssr_mode=False, quiet=not block,
         show_error=True,  # only messages written for people reach the page: see _page_error
         footer_links=["api"], css=ENLARGE_CSS,
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
