@@ -47,3 +47,16 @@ def test_bad_audio_is_one_clear_error(tmp_path, content, message):
 def test_too_short_after_start_says_so(song_wav):
     with pytest.raises(ArtforgeError, match="less than 0.1 s"):
         load_audio(song_wav, start=5.95)
+
+
+def test_chunked_analysis_matches_one_pass(monkeypatch):
+    """Long pieces are analysed in overlapping chunks (flat memory); the seams must not show in the features."""
+    from artforge.crossmodal import audio
+
+    y = np.tile(clicks_and_tone(tone=True), 2)  # 12 s
+    whole = analyse(y, SR, 12)
+    monkeypatch.setattr(audio, "CHUNK_HOPS", 200)  # 2.3-s chunks: five seams
+    chunked = analyse(y, SR, 12)
+    assert np.corrcoef(whole.onset, chunked.onset)[0, 1] > 0.97
+    assert np.abs(whole.chroma - chunked.chroma).mean() < 0.02
+    assert np.abs(whole.harmonic - chunked.harmonic).max() < 0.05

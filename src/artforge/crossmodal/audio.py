@@ -76,17 +76,15 @@ def analyse(y: np.ndarray, sr: int, fps: float, start: float = 0.0) -> AudioFeat
 
     duration = len(y) / sr
     n = frame_count(duration, fps)
-    harmonic, percussive = librosa.effects.hpss(y)
-    onset = librosa.onset.onset_strength(y=percussive, sr=sr, hop_length=HOP)
-    rms = librosa.feature.rms(y=harmonic, hop_length=HOP)[0]
-    chroma = librosa.feature.chroma_stft(y=harmonic, sr=sr, hop_length=HOP, tuning=0.0)  # 12 × T; A440
+    onset, rms, chroma = _hop_features(y, sr)
     _, beat_hops = librosa.beat.beat_track(onset_envelope=onset, sr=sr, hop_length=HOP)
     hop_frame = np.minimum((np.arange(len(onset)) * HOP / sr * fps).astype(int), n - 1)  # video frame of each hop
     onset_f = _per_frame(onset, hop_frame, n, np.maximum)  # the strongest hit in the frame, not an average
-    rms_f = _per_frame(rms[: len(onset)], hop_frame, n, np.add, mean=True)
-    chroma_f = np.stack([_per_frame(c[: len(onset)], hop_frame, n, np.add, mean=True) for c in chroma], axis=1)
+    rms_f = _per_frame(rms, hop_frame, n, np.add, mean=True)
+    chroma_f = np.stack([_per_frame(c, hop_frame, n, np.add, mean=True) for c in chroma], axis=1)
     beats = np.zeros(n, bool)
-    beats[hop_frame[np.asarray(beat_hops, int)[np.asarray(beat_hops, int) < len(hop_frame)]]] = True
+    beat_hops = np.asarray(beat_hops, int)
+    beats[hop_frame[beat_hops[beat_hops < len(hop_frame)]]] = True
     return AudioFeatures(
         fps=fps,
         start=start,
@@ -96,6 +94,30 @@ def analyse(y: np.ndarray, sr: int, fps: float, start: float = 0.0) -> AudioFeat
         chroma=chroma_f / np.maximum(chroma_f.sum(1, keepdims=True), 1e-8),
         beats=beats,
     )
+
+
+CHUNK_HOPS = 2048  # 24 s of audio analysed at a time: spectrograms of a whole song would grow with its length
+MARGIN_HOPS = 128  # 1.5 s of context each side: the HPSS median filters and STFT windows see across the seams
+
+
+def _hop_features(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(percussive onset strength, harmonic RMS, harmonic chroma 12 × T) for every hop of ``y``, computed chunk by
+    chunk with overlapping context so memory stays that of one chunk however long the piece."""
+    import librosa
+
+    hops = 1 + len(y) // HOP  # librosa's centred frames
+    onset, rms, chroma = np.zeros(hops), np.zeros(hops), np.zeros((12, hops))
+    for first in range(0, hops, CHUNK_HOPS):
+        lo = max(0, first - MARGIN_HOPS)
+        piece = y[lo * HOP : (first + CHUNK_HOPS + MARGIN_HOPS) * HOP]
+        harmonic, percussive = librosa.effects.hpss(piece)
+        o = librosa.onset.onset_strength(y=percussive, sr=sr, hop_length=HOP)
+        r = librosa.feature.rms(y=harmonic, hop_length=HOP)[0]
+        c = librosa.feature.chroma_stft(y=harmonic, sr=sr, hop_length=HOP, tuning=0.0)  # A440, no estimate
+        keep = slice(first - lo, first - lo + min(CHUNK_HOPS, hops - first))
+        span = slice(first, first + keep.stop - keep.start)
+        onset[span], rms[span], chroma[:, span] = o[keep], r[keep], c[:, keep]
+    return onset, rms, chroma
 
 
 def _per_frame(values: np.ndarray, frame_of: np.ndarray, n: int, op, mean: bool = False) -> np.ndarray:
