@@ -355,6 +355,16 @@ def build_app(studio: Studio, model: str = "default") -> gr.Blocks:
     return app
 
 
+def in_click_order(event, fn, inputs, outputs) -> None:
+    """Listen for a click on a picture (or typed favourites): every click is kept (Gradio's default drops one made
+    while the last is in flight) and all of them are answered one at a time in the order made, so the last picture
+    clicked is the one shown and quick clicks never overwrite each other's favourites."""
+    event(
+        fn, inputs, outputs, api_visibility="private", concurrency_limit=1, concurrency_id="clicks",
+        trigger_mode="multiple",
+    )  # fmt: skip
+
+
 def _create_tab(page: Page, w: dict) -> None:
     with gr.Row():
         w["seed"] = gr.Number(0, label="Seed", precision=0)
@@ -371,16 +381,7 @@ def _create_tab(page: Page, w: dict) -> None:
         _page_errors(page.create), [w["model"], w["seed"], w["n"], w["truncation"]], [w["samples"], w["sample_ids"]],
         api_name="create",
     )  # fmt: skip
-    # clicks on pictures are answered one at a time, in order, so the last one clicked is the one shown
-    w["samples"].select(
-        page.pick,
-        w["sample_ids"],
-        w["picked"],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="clicks",
-        trigger_mode="multiple",
-    )
+    in_click_order(w["samples"].select, page.pick, w["sample_ids"], w["picked"])
     with gr.Accordion("Latent directions (GANSpace)", open=True):
         sliders = [
             gr.Slider(-3, 3, 0, step=0.25, label=f"Direction {k}", elem_id=f"direction-{k}")
@@ -453,15 +454,9 @@ def _breed_tab(page: Page, w: dict) -> None:
     )  # fmt: skip
     w["chosen"] = gr.State([])
     for typed in (w["parents"].blur, w["parents"].submit):  # numbers typed by hand, once the person moves on
-        typed(
-            page.typed_favourites, [w["parents"], w["chosen"]], w["chosen"], api_visibility="private",
-            concurrency_limit=1, concurrency_id="clicks", trigger_mode="multiple",
-        )  # fmt: skip
+        in_click_order(typed, page.typed_favourites, [w["parents"], w["chosen"]], w["chosen"])
     for shown, ids in (("population", "population_ids"), ("samples", "sample_ids")):
-        w[shown].select(
-            page.toggle, [w[ids], w["chosen"]], [w["chosen"], w["parents"]], api_visibility="private",
-            concurrency_limit=1, concurrency_id="clicks", trigger_mode="multiple",
-        )  # fmt: skip
+        in_click_order(w[shown].select, page.toggle, [w[ids], w["chosen"]], [w["chosen"], w["parents"]])
     with gr.Accordion("Lineage", open=True):
         w["lineage_of"] = gr.Number(label="Picture", precision=0, elem_id="lineage_of")
         w["lineage"] = gr.Button("Show its ancestors")
@@ -565,15 +560,7 @@ def _gallery_tab(page: Page, w: dict) -> None:
         w["rate"] = gr.Button("Rate", variant="primary")
     w["details"] = gr.Markdown()
     w["taste"] = gr.Markdown(elem_id="taste")
-    w["gallery"].select(
-        page.pick,
-        w["gallery_ids"],
-        w["current"],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="clicks",
-        trigger_mode="multiple",
-    )
+    in_click_order(w["gallery"].select, page.pick, w["gallery_ids"], w["current"])
     w["current"].change(_page_errors(page.details), w["current"], w["details"], api_name="details")
     w["rate"].click(_page_errors(page.rate), [w["current"], w["score"]], w["taste"], api_name="rate").then(
         _page_errors(page.details), w["current"], w["details"], api_visibility="private"
