@@ -105,3 +105,16 @@ def test_unreadable_audio_exits_2(tmp_path, capsys):
     assert main(["music-video", "default", str(bad), "-o", str(tmp_path / "v.mp4"), "--no-progress"]) == 2
     assert "cannot read song.mp3" in capsys.readouterr().err
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_projected_w_plus_keys_drive_a_stylegan(tmp_path, song_wav):
+    from artforge.latents import save_latent
+
+    model = load_model(tiny_export(tmp_path / "sg", "stylegan"))
+    keys = []
+    for i in range(2):
+        w_plus = model.per_layer(model.latents(1, torch.Generator().manual_seed(i)))
+        keys.append(str(save_latent(tmp_path / f"k{i}.safetensors", w_plus, model, "w+")))
+    y, sr = load_audio(song_wav, duration=1.0)
+    timeline = LatentTimeline(model, analyse(y, sr, 8), MusicVideoSettings(keys=",".join(keys)))
+    assert timeline(range(8)).shape == (8, model.num_ws, model.latent_dim)

@@ -66,6 +66,8 @@ class LatentTimeline:
         keys = parse_keys(model, settings.keys, settings.truncation)
         self.keys = seed_latents(model, keys, settings.seed, settings.truncation) if isinstance(keys, int) else keys
         more = seed_latents(model, ORBIT_STOPS + 1, settings.seed + 1, settings.truncation)
+        if self.keys.dim() > more.dim() and hasattr(model, "per_layer"):  # projected w+ keys: all in w+
+            more = model.per_layer(more)
         self.orbit, self.pulse_target = more[:ORBIT_STOPS], more[ORBIT_STOPS:]
         self.key_weights = key_weights(features, len(self.keys), settings.smooth, settings.beat_jump)
         loudness = smoothed(features.harmonic, features.fps, settings.smooth)
