@@ -707,8 +707,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-steps", type=int, help="ddpm: denoising steps per picture (default: the run's, 50)")
     p.add_argument(
         "--sampler",
-        choices=["ddim", "ddpm"],
-        help="ddpm: ddim (deterministic, the default) or ddpm (ancestral, fresh noise at every step)",
+        help="ddpm: ddim (deterministic, the default), ddpm (ancestral, fresh noise at every step) or eta=X, "
+        "0 < X < 1, in between (eta=0.5 draws better grids from a young model; walks stay smoothest with ddim)",
     )
     p.add_argument("-o", "--out", default="out/generated", help="output folder (default out/generated)")
     p.add_argument("--grid-only", action="store_true", help="write only the grid, not each picture")

@@ -90,7 +90,7 @@ def test_the_loss_is_zero_for_a_network_that_predicts_its_target(prediction):
 def test_ddim_and_ddpm_draw_the_data_distribution_with_an_exact_denoiser(prediction):
     method, mu = _oracle_method(prediction)
     z = torch.randn(256, 3 * SIZE * SIZE, generator=torch.Generator().manual_seed(0))
-    for sampler in ("ddim", "ddpm"):
+    for sampler in ("ddim", "eta=0.5", "ddpm"):
         method.configure_sampling(steps=50, sampler=sampler)
         x = method.decode(z)
         assert (x.mean(0) - mu[0]).abs().mean() < 0.03, sampler
@@ -115,7 +115,7 @@ def test_one_latent_gives_one_picture_with_either_sampler():
         for p in method.unet.parameters():
             p.add_(torch.randn_like(p) * 0.02)
     z = torch.randn(3, 3 * SIZE * SIZE, generator=torch.Generator().manual_seed(0))
-    for sampler in ("ddim", "ddpm"):
+    for sampler in ("ddim", "eta=0.5", "ddpm"):
         method.configure_sampling(sampler=sampler)
         first, again, alone = method.decode(z), method.decode(z), method.decode(z[1:2])
         torch.testing.assert_close(first, again)
@@ -123,8 +123,12 @@ def test_one_latent_gives_one_picture_with_either_sampler():
         assert (first[0] - first[1]).abs().mean() > 1e-3
     method.configure_sampling(sampler="ddim")
     ddim = method.decode(z)
+    method.configure_sampling(sampler="eta=0.5")
+    half = method.decode(z)
     method.configure_sampling(sampler="ddpm")
-    assert (method.decode(z) - ddim).abs().mean() > 1e-4  # ancestral noise really is added
+    ancestral = method.decode(z)
+    assert (ancestral - ddim).abs().mean() > 1e-4  # ancestral noise really is added
+    assert 1e-5 < (half - ddim).abs().mean() < (ancestral - ddim).abs().mean()  # η = 0.5: some of it
 
 
 def test_bad_sampling_options_are_user_errors():
@@ -134,5 +138,6 @@ def test_bad_sampling_options_are_user_errors():
     with pytest.raises(ArtforgeError, match="sample-steps"):
         create_method("ddpm", nets, sample_steps=0)
     method = create_method("ddpm", nets)
-    with pytest.raises(ArtforgeError, match="sampler"):
-        method.configure_sampling(sampler="euler")
+    for bad in ("euler", "eta=1.5", "eta=-0.1", "eta=half"):
+        with pytest.raises(ArtforgeError, match="sampler must be ddim, ddpm or eta=X"):
+            method.configure_sampling(sampler=bad)

@@ -35,7 +35,26 @@ TIMESTEPS = 1000
 COSINE_OFFSET = 0.008  # s of Nichol & Dhariwal: keeps β_0 from being vanishingly small
 MAX_BETA = 0.999
 PREDICTIONS = ("eps", "v")
-SAMPLERS = {"ddim": 0.0, "ddpm": 1.0}  # name -> η
+SAMPLERS = {"ddim": 0.0, "ddpm": 1.0}  # name -> η; "eta=X" names the generalised sampler in between
+
+
+def sampler_eta(name: str) -> float:
+    """η of a sampler (Song et al. 2021): ddim 0 (deterministic), ddpm 1 (ancestral), ``eta=X`` in between.
+
+    Some fresh noise at each step corrects an imperfect model's errors: on a half-trained 32-px preset, 50 steps
+    at η = 0.5 came within 12 % of 250 ancestral steps' KID where deterministic DDIM stayed 53 % behind
+    (bench/RESULTS.md).  The noise comes from generators seeded by each starting latent, so any η is repeatable
+    per latent; walks and DDIM inversion want η = 0 (neighbouring latents would get unrelated noise)."""
+    if name in SAMPLERS:
+        return SAMPLERS[name]
+    if str(name).startswith("eta="):
+        try:
+            eta = float(name[4:])
+        except ValueError:
+            eta = -1.0
+        if 0.0 <= eta <= 1.0:
+            return eta
+    raise ArtforgeError(f"--sampler must be ddim, ddpm or eta=X with X between 0 and 1 (got {name!r})")
 
 
 def cosine_alpha_bar(timesteps: int = TIMESTEPS, s: float = COSINE_OFFSET) -> torch.Tensor:
@@ -66,8 +85,7 @@ class Diffusion(Method):
         super().__init__(nets, prediction=prediction, sample_steps=sample_steps, sampler=sampler)
         if prediction not in PREDICTIONS:
             raise ArtforgeError(f"--prediction must be {' or '.join(PREDICTIONS)} (got {prediction!r})")
-        if sampler not in SAMPLERS:
-            raise ArtforgeError(f"--sampler must be {' or '.join(SAMPLERS)} (got {sampler!r})")
+        sampler_eta(sampler)
         sampling_timesteps(sample_steps)  # a clear error now, not at the first picture
         self.prediction, self.sample_steps, self.sampler_name = prediction, int(sample_steps), sampler
         self.unet = nets["unet"]
@@ -105,8 +123,8 @@ class Diffusion(Method):
 
     def configure_sampling(self, steps: int | None = None, sampler: str | None = None) -> None:
         """Change how pictures are drawn from now on (``generate --sample-steps/--sampler``)."""
-        if sampler is not None and sampler not in SAMPLERS:
-            raise ArtforgeError(f"--sampler must be {' or '.join(SAMPLERS)} (got {sampler!r})")
+        if sampler is not None:
+            sampler_eta(sampler)
         if steps is not None:
             sampling_timesteps(steps)
         self.sample_steps = int(steps or self.sample_steps)
@@ -134,7 +152,7 @@ class Diffusion(Method):
     def decode(self, z: torch.Tensor, steps: int | None = None, eta: float | None = None) -> torch.Tensor:
         """Pictures in [-1, 1] from starting noise ``z`` (N × C·H·W) by ``steps`` DDIM/DDPM steps."""
         steps = steps or self.sample_steps
-        eta = SAMPLERS[self.sampler_name] if eta is None else eta
+        eta = sampler_eta(self.sampler_name) if eta is None else eta
         x = z.float().reshape(-1, *self._shape())
         generators = latent_generators(z) if eta > 0 else []
         ts = sampling_timesteps(steps)
