@@ -42,7 +42,7 @@ def sampler_eta(name: str) -> float:
     """η of a sampler (Song et al. 2021): ddim 0 (deterministic), ddpm 1 (ancestral), ``eta=X`` in between.
 
     Some fresh noise at each step corrects an imperfect model's errors: on a half-trained 32-px preset, 50 steps
-    at η = 0.5 came within 12 % of 250 ancestral steps' KID where deterministic DDIM stayed 53 % behind
+    at η = 0.5 were 29 % behind 250 ancestral steps' KID where deterministic DDIM stayed 53 % behind
     (bench/RESULTS.md).  The noise comes from generators seeded by each starting latent, so any η is repeatable
     per latent; walks and DDIM inversion want η = 0 (neighbouring latents would get unrelated noise)."""
     if name in SAMPLERS:
