@@ -61,15 +61,13 @@ def run_child(command: list[str]) -> tuple[float, float]:
 
 
 BASELINE = """
-import sys, torch
+import sys
+from pathlib import Path
 from artforge.generate import load_model, seed_latents
 from artforge.crossmodal.music_video import MusicVideoSettings, stream_frames
 model, frames, size = load_model(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-class Plain:  # random latents, no audio: what the frames cost on their own
-    def __init__(self): self.model, self.z = model, seed_latents(model, frames, 0)
-    def __len__(self): return frames
-    def __call__(self, r): return self.z[r.start:r.stop]
-stream_frames(Plain(), __import__("pathlib").Path(sys.argv[4]), MusicVideoSettings(size=size), False)
+z = seed_latents(model, frames, 0)  # random latents, no audio: what the frames cost on their own
+stream_frames(model, lambda f: z[f.start : f.stop], frames, Path(sys.argv[4]), MusicVideoSettings(size=size), False)
 """
 
 

@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from pathlib import Path
 
@@ -277,26 +278,27 @@ def write_animation(
     return written
 
 
+def mp4_writer(path: str | Path, size: tuple[int, int], fps: float):
+    """A started imageio-ffmpeg writer of H.264 MP4 (yuv420p: plays everywhere; sides must be even): ``send``
+    H × W × 3 uint8 frames one at a time, then ``close``."""
+    import imageio_ffmpeg
+
+    writer = imageio_ffmpeg.write_frames(
+        str(path), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=8, macro_block_size=1,
+        ffmpeg_log_level="error",
+    )  # fmt: skip
+    writer.send(None)
+    return writer
+
+
 def _write_mp4(pictures: list[Image.Image], path: Path, fps: int) -> Path | None:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
+    if importlib.util.find_spec("imageio_ffmpeg") is None:  # no ffmpeg: the GIF is written alone
         return None
     w, h = pictures[0].size
     w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
 
     def encode(tmp: str) -> None:
-        writer = imageio_ffmpeg.write_frames(
-            tmp,
-            (w, h),
-            fps=fps,
-            codec="libx264",
-            pix_fmt_out="yuv420p",
-            quality=8,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-        )
-        writer.send(None)
+        writer = mp4_writer(tmp, (w, h), fps)
         for picture in pictures:
             writer.send(np.ascontiguousarray(np.asarray(picture)[:h, :w]))
         writer.close()

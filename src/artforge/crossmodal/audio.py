@@ -139,7 +139,7 @@ def _per_frame(values: np.ndarray, frame_of: np.ndarray, n: int, op, mean: bool 
     counts = np.bincount(frame_of, minlength=n)
     if mean:
         out = out / np.maximum(counts, 1)
-    for f in np.flatnonzero(counts == 0)[np.flatnonzero(counts == 0) > 0]:
+    for f in np.flatnonzero(counts[1:] == 0) + 1:  # in order, so a run of empty frames carries the value on
         out[f] = out[f - 1]
     return out
 

@@ -31,7 +31,7 @@ from PIL import Image
 from artforge.crossmodal.audio import AudioFeatures, analyse, load_audio
 from artforge.errors import ArtforgeError
 from artforge.fileio import atomic_write, new_temp_file
-from artforge.generate import parse_keys, seed_latents
+from artforge.generate import mp4_writer, parse_keys, seed_latents
 from artforge.methods.base import Method
 from artforge.pictures import to_uint8
 
@@ -159,7 +159,7 @@ def render_music_video(
     silent = new_temp_file(out, ".video.mp4")
     t1 = time.perf_counter()
     try:
-        stream_frames(timeline, silent, s, progress, on_frames)
+        stream_frames(model, timeline, len(timeline), silent, s, progress, on_frames)
         render_s = time.perf_counter() - t1
         span = features.frames / features.fps
         atomic_write(out, lambda tmp: mux_sound(silent, audio, features.start, span, tmp), ".tmp.mp4")
@@ -191,32 +191,30 @@ def _check(s: MusicVideoSettings) -> None:
 
 
 def stream_frames(
-    timeline: LatentTimeline,
+    model: Method,
+    latents: Callable[[range], torch.Tensor],
+    count: int,
     path: Path,
     s: MusicVideoSettings,
     progress: bool,
     on_frames: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Decode ``timeline``'s frames ``s.batch`` at a time, resize them to ``s.size`` and pipe them to ffmpeg."""
-    import imageio_ffmpeg
+    """Decode ``count`` frames, the latents of each batch of ``s.batch`` from ``latents(frames)``, resize them to
+    ``s.size`` and pipe them to ffmpeg: only one batch of pictures is ever in memory."""
     from tqdm import tqdm
 
     side = s.size - s.size % 2  # yuv420p needs even sides
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (side, side), fps=s.fps, codec="libx264", pix_fmt_out="yuv420p", quality=8,
-        macro_block_size=1, ffmpeg_log_level="error",
-    )  # fmt: skip
-    writer.send(None)
-    bar = tqdm(total=len(timeline), unit="frame", desc="music video", disable=not progress)
+    writer = mp4_writer(path, (side, side), s.fps)
+    bar = tqdm(total=count, unit="frame", desc="music video", disable=not progress)
     try:
-        for first in range(0, len(timeline), s.batch):
-            frames = range(first, min(first + s.batch, len(timeline)))
-            for picture in to_uint8(timeline.model.decode(timeline(frames))):
+        for first in range(0, count, s.batch):
+            frames = range(first, min(first + s.batch, count))
+            for picture in to_uint8(model.decode(latents(frames))):
                 image = Image.fromarray(picture).resize((side, side), Image.Resampling.LANCZOS)
                 writer.send(np.ascontiguousarray(np.asarray(image)))
             bar.update(len(frames))
             if on_frames is not None:
-                on_frames(frames.stop, len(timeline))
+                on_frames(frames.stop, count)
     finally:
         bar.close()
         writer.close()

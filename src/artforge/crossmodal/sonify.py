@@ -19,12 +19,12 @@ hue family, panned the same).  Everything is deterministic: the same picture and
 
 from __future__ import annotations
 
-import colorsys
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
 from artforge.data.decode import BadImage, decode_rgb
@@ -85,7 +85,7 @@ def picture_notes(rgb: np.ndarray, steps: int, scale: str = "minor-pentatonic") 
     pitches = scale_pitches(scale)
     bands = len(pitches)
     grid = np.asarray(Image.fromarray(rgb).resize((steps, bands), Image.Resampling.BOX), np.float32) / 255
-    hsv = np.asarray([[colorsys.rgb_to_hsv(*cell) for cell in row] for row in grid])  # bands × steps × 3
+    hsv = rgb_to_hsv(grid)  # bands × steps × 3, each in 0…1
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     background = np.median(val)
     stand_out = 0.6 * np.abs(val - background) + 0.4 * sat
@@ -165,8 +165,13 @@ def wav_bytes(samples: np.ndarray, sr: int = SAMPLE_RATE) -> bytes:
     return buf.getvalue()
 
 
+def step_seconds(tempo: float) -> float:
+    """Length of one column (a sixteenth note) at ``tempo`` beats per minute."""
+    return 60 / tempo / STEPS_PER_BEAT
+
+
 def steps_for(seconds: float, tempo: float) -> int:
-    return max(1, int(round(seconds * tempo / 60 * STEPS_PER_BEAT)))
+    return max(1, int(round(seconds / step_seconds(tempo))))
 
 
 def sonify(
@@ -188,24 +193,11 @@ def sonify(
         raise ArtforgeError(f"no picture at {image}") from None
     steps = steps_for(seconds, tempo)
     notes = picture_notes(rgb, steps, scale)
-    step_s = 60 / tempo / STEPS_PER_BEAT
+    step_s = step_seconds(tempo)
     atomic_write_bytes(Path(out), wav_bytes(synthesize(notes, step_s, steps)))
     if midi:
         atomic_write_bytes(Path(midi), midi_bytes(notes, tempo))
     return {"notes": len(notes), "steps": steps, "seconds": steps * step_s, "wav": Path(out), "midi": midi}
-
-
-class WalkFrames:
-    """The frames of a looping latent walk, decoded when asked (``stream_frames`` pulls them in batches)."""
-
-    def __init__(self, model, latents):
-        self.model, self.latents = model, latents
-
-    def __len__(self) -> int:
-        return len(self.latents)
-
-    def __call__(self, frames: range):
-        return self.latents[frames.start : frames.stop]
 
 
 def walk_score(model, latents, fps: float, tempo: float, frames_per_key: int, batch: int = 16) -> np.ndarray:
@@ -216,7 +208,7 @@ def walk_score(model, latents, fps: float, tempo: float, frames_per_key: int, ba
 
     total_s = len(latents) / fps
     steps = steps_for(total_s, tempo)
-    step_s = 60 / tempo / STEPS_PER_BEAT
+    step_s = step_seconds(tempo)
     shown = [min(len(latents) - 1, int(i * step_s * fps)) for i in range(steps)]
     columns: dict[int, np.ndarray] = {}
     for first in range(0, len(latents), batch):  # decode only the frames the score needs, a batch at a time
@@ -252,8 +244,7 @@ def sonify_walk(
     from artforge.generate import walk_latents
 
     scale_pitches(scale)
-    if not 20 <= tempo <= 300:
-        raise ArtforgeError("--tempo must be between 20 and 300 beats per minute")
+    _check_tempo(tempo)
     if Path(out).suffix.lower() != ".mp4":
         raise ArtforgeError(f"-o {out}: with --walk the result is a video; give a name ending in .mp4")
     if keys < 2 or frames_per_key < 2:
@@ -262,21 +253,26 @@ def sonify_walk(
     score = walk_score(model, latents, fps, tempo, frames_per_key)
     steps = score.shape[1]
     notes = picture_notes(score, steps, scale)
-    step_s = 60 / tempo / STEPS_PER_BEAT
+    step_s = step_seconds(tempo)
     span = len(latents) / fps
     with tempfile.TemporaryDirectory(prefix="artforge-walk-") as tmp:
         sound, silent = Path(tmp) / "sound.wav", Path(tmp) / "video.mp4"
         sound.write_bytes(wav_bytes(synthesize(notes, step_s, steps)))
-        stream_frames(WalkFrames(model, latents), silent, MusicVideoSettings(fps=fps, size=size), progress=False)
+        settings = MusicVideoSettings(fps=fps, size=size)
+        stream_frames(model, lambda f: latents[f.start : f.stop], len(latents), silent, settings, progress=False)
         atomic_write(Path(out), lambda t: mux_sound(silent, sound, 0.0, span, t), ".tmp.mp4")
     if midi:
         atomic_write_bytes(Path(midi), midi_bytes(notes, tempo))
     return {"notes": len(notes), "steps": steps, "seconds": span, "frames": len(latents), "video": Path(out)}
 
 
-def _check(tempo: float, seconds: float, out) -> None:
+def _check_tempo(tempo: float) -> None:
     if not 20 <= tempo <= 300:
         raise ArtforgeError("--tempo must be between 20 and 300 beats per minute")
+
+
+def _check(tempo: float, seconds: float, out) -> None:
+    _check_tempo(tempo)
     if not 0.5 <= seconds <= 600:
         raise ArtforgeError("--seconds must be between 0.5 and 600")
     if Path(out).suffix.lower() != ".wav":

@@ -336,12 +336,7 @@ class Studio:
             original_colors="luminance" if preserve_color else "none", save_every=max(1, int(iterations) // 10),
         )  # fmt: skip
 
-        def report(step: int, image: torch.Tensor) -> None:
-            if cancelled is not None and cancelled.is_set():
-                raise _Cancelled
-            if on_progress is not None:
-                on_progress(step, to_uint8(image)[0])
-
+        report = _cancellable(on_progress, cancelled, lambda image: to_uint8(image)[0])
         try:
             result = stylize(content_t, style_ts, config, mask_t, report)
         except _Cancelled:
@@ -378,13 +373,7 @@ class Studio:
             motion=float(motion), seed=int(seed),
         )  # fmt: skip
         out = self.home / "videos" / f"music-{audio.stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{seed}.mp4"
-
-        def report(done: int, total: int) -> None:
-            if cancelled is not None and cancelled.is_set():
-                raise _Cancelled
-            if on_frames is not None:
-                on_frames(done, total)
-
+        report = _cancellable(on_frames, cancelled)
         model = self.model(key)
         # minutes of rendering: hold the model's lock only where sampling has state (diffusion step settings),
         # so everyone else can keep creating with a GAN meanwhile
@@ -500,7 +489,20 @@ class Studio:
 
 
 class _Cancelled(Exception):
-    """Raised inside the optimisation's callback to stop it when the person presses Cancel."""
+    """Raised inside a long job's progress callback to stop it when the person presses Cancel."""
+
+
+def _cancellable(on_progress: Callable | None, cancelled: threading.Event | None, shown: Callable | None = None):
+    """A progress callback ``(a, b)`` for a long job: raises :class:`_Cancelled` once ``cancelled`` is set, else
+    passes ``(a, shown(b))`` on to ``on_progress``."""
+
+    def report(a, b) -> None:
+        if cancelled is not None and cancelled.is_set():
+            raise _Cancelled
+        if on_progress is not None:
+            on_progress(a, shown(b) if shown else b)
+
+    return report
 
 
 def read_upload(path: str | Path, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
