@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # Machines of this project keep the CPU build of torch 2.13.0 in /opt/wheels; elsewhere pip finds torch on PyPI.
 FIND    = $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: demo test lint studio browser bench default-model default-critic default-adain clean
+.PHONY: demo test lint studio browser bench default-model default-critic default-adain default-matcher clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ default-critic: $(STAMP)
 # Re-trains the shipped AdaIN decoder in src/artforge/assets/adain-decoder (4 min on a GPU; hours on 2 CPU cores).
 default-adain: $(STAMP)
 	$(PY) scripts/train_default_adain.py --steps 8000 --crop 256
+
+# Re-trains the shipped image-text matcher in src/artforge/assets/default-matcher (offline; ~10 min on 2 CPU cores).
+default-matcher: $(STAMP)
+	$(PY) scripts/train_default_matcher.py
 
 clean:
 	rm -rf out runs .pytest_cache

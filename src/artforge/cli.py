@@ -127,6 +127,8 @@ def _check_generate_flags(args: argparse.Namespace) -> None:
         )
     if args.edit and args.edit_strip is not None:
         raise ArtforgeError("give --edit or --edit-strip, not both")
+    if args.prompt and (args.latent or job):
+        raise ArtforgeError("--prompt chooses latents itself; it does not go with --latent, --mix or --interpolate")
     if args.latent and (args.n is not None or args.seed is not None or args.truncation is not None):
         raise ArtforgeError("--latent draws the pictures in its file; -n, --seed and --truncation are for seeds")
 
@@ -139,6 +141,13 @@ def _generate_pictures(model, args: argparse.Namespace, out: Path) -> list[Path]
     if args.latent:
         latents, stem = gen.key_latent(model, args.latent)
         meta = {"latent_file": args.latent}
+    elif args.prompt:
+        from artforge.crossmodal.prompt import prompt_latents
+
+        n, seed = 16 if args.n is None else args.n, args.seed or 0
+        latents = prompt_latents(model, args.prompt, n, seed, args.truncation, _prompt_search(args))
+        stem = f"prompt-seed{seed}"
+        meta = {"seed": seed, "truncation": args.truncation, "prompt": args.prompt}
     else:
         n, seed = 64 if args.n is None else args.n, args.seed or 0
         latents, stem = gen.seed_latents(model, n, seed, args.truncation), f"seed{seed}"
@@ -315,15 +324,11 @@ def _cmd_music_video(args: argparse.Namespace) -> int:
     from artforge.crossmodal.music_video import MusicVideoSettings, render_music_video
     from artforge.train.precision import resolve_device
 
-    if args.prompt:
-        raise ArtforgeError(
-            "--prompt needs artforge's image-text matcher, which is not built yet; choose keys with --keys "
-            "(seeds or projected latent files) for now"
-        )
     settings = MusicVideoSettings(
         fps=args.fps, start=args.start, duration=args.duration, size=args.size, pulse=args.pulse,
         motion=args.motion, speed=args.speed, smooth=args.smooth, keys=args.keys, seed=args.seed,
         beat_jump=args.beat_jump, truncation=args.truncation, batch=args.batch,
+        prompt=args.prompt, prompt_search=_prompt_search(args),
     )  # fmt: skip
     model = gen.load_model(args.model, device=resolve_device(args.device))
     if args.sample_steps is not None:
@@ -333,6 +338,45 @@ def _cmd_music_video(args: argparse.Namespace) -> int:
         f"{made['path']}: {made['frames']} frames, {made['seconds']:.2f} s with sound; "
         f"analysis {made['analysis_s']:.1f} s, {made['frames_per_s']:.1f} frames/s"
     )
+    return 0
+
+
+def _add_prompt_flags(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--prompt",
+        help=f"text saying what {what} should show: the condition of a --text-cond model; other models keep "
+        "their best-matching samples (image-text matcher) and pull them toward the text",
+    )
+    p.add_argument("--prompt-candidates", type=int, default=16, help="with --prompt: samples drawn per picture kept")
+    p.add_argument("--prompt-steps", type=int, default=20, help="with --prompt: optimisation steps toward the text")
+    p.add_argument("--matcher", help="with --prompt: an image-text matcher folder (default: the shipped one)")
+
+
+def _prompt_search(args: argparse.Namespace):
+    from artforge.crossmodal.prompt import PromptSearch
+
+    return PromptSearch(candidates=args.prompt_candidates, steps=args.prompt_steps, matcher=args.matcher)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from artforge.crossmodal.search import search_folder
+
+    for score, path in search_folder(args.folder, args.text, args.n, args.matcher):
+        print(f"{score:.3f}  {path}")
+    return 0
+
+
+def _cmd_matcher_train(args: argparse.Namespace) -> int:
+    import json
+
+    from artforge.crossmodal.matcher import MatcherConfig, train_matcher
+    from artforge.data.sources import open_source
+
+    data = open_source(args.source, args.size, fit="pad", n_builtin=args.n_builtin, progress=not args.no_progress)
+    cfg = MatcherConfig(steps=args.steps, trained_on=[args.source])
+    matcher = train_matcher(data.images, data.captions, cfg)
+    matcher.save(args.out)
+    print(f"{args.out}: {json.dumps(matcher.cfg.report)}")
     return 0
 
 
@@ -704,6 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="0-3",
         help="with --mix: the layers taken from A, coarsest first (default 0-3: pose and layout); the rest from B",
     )
+    _add_prompt_flags(p, "the pictures")
     p.add_argument("--sample-steps", type=int, help="ddpm: denoising steps per picture (default: the run's, 50)")
     p.add_argument(
         "--sampler",
@@ -897,7 +942,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smooth", type=float, default=0.5, help="seconds over which harmony and loudness are smoothed")
     p.add_argument("--keys", default="12", help="key pictures for the 12 pitch classes: a number, or seeds/files a,b,…")
     p.add_argument("--beat-jump", action="store_true", help="each beat hands the pitch classes to the next key")
-    p.add_argument("--prompt", help="choose the key pictures by text (needs the image-text matcher: not yet)")
+    _add_prompt_flags(p, "the key pictures")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--truncation", type=float, help="truncation psi for the key pictures (GANs)")
     p.add_argument("--sample-steps", type=int, help="ddpm: denoising steps per frame (fewer is faster)")
@@ -921,6 +966,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256, help="with --walk: frame side in pixels (default 256)")
     p.add_argument("--seed", type=int, default=0, help="with --walk: which key pictures")
     p.set_defaults(func=_cmd_sonify)
+
+    p = sub.add_parser(
+        "search",
+        help="find the pictures of a folder that fit a text (image-text matcher)",
+        description='Example:\n  artforge search my_pictures/ "a red sun over hills" -n 8',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("folder", help="a folder of pictures (searched recursively)")
+    p.add_argument("text", help="what to look for")
+    p.add_argument("-n", type=int, default=10, help="how many to list, best first (default 10)")
+    p.add_argument("--matcher", help="an image-text matcher folder (default: the shipped one)")
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("matcher", help="train an image-text matcher on captioned pictures (NAME.txt beside NAME.png)")
+    matcher_sub = p.add_subparsers(dest="matcher_command", required=True, metavar="{train}")
+    q = matcher_sub.add_parser("train", help="learn to match pictures and captions (frozen encoders, 2 projections)")
+    q.add_argument("source", help="a captioned folder (NAME.txt beside NAME.png) or builtin:shapes/paintings/glyphs")
+    q.add_argument("--out", required=True, help="the matcher folder to write")
+    q.add_argument("--size", type=int, default=64, help="pictures are read at this size (default 64)")
+    q.add_argument("--steps", type=int, default=1500, help="training steps (default 1500; seconds after features)")
+    q.add_argument("--n-builtin", type=int, default=2000, help="pictures drawn for a builtin: source")
+    q.add_argument("--no-progress", action="store_true")
+    q.set_defaults(func=_cmd_matcher_train)
 
     p = sub.add_parser("studio", help="the browser studio: create, breed, restyle, rate; a gallery that keeps all")
     p.add_argument("model", nargs="?", default="default", help="model to open on (a run folder; default: shipped)")

@@ -85,7 +85,7 @@ def test_an_interrupted_render_leaves_nothing_behind(clicks_wav, tmp_path, monke
 @pytest.mark.parametrize(
     "extra,message",
     [
-        (["--prompt", "a red sun"], "matcher"),
+        (["--prompt", "a red sun", "--keys", "1,2"], "--prompt chooses the key pictures itself"),
         (["-o", "x.gif"], "MP4"),
         (["--pulse", "3"], "--pulse must be between 0 and 1"),
         (["--fps", "0"], "--fps must be between"),

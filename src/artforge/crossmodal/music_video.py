@@ -55,6 +55,8 @@ class MusicVideoSettings:
     beat_jump: bool = False
     truncation: float | None = None
     batch: int = 16  # frames decoded at once
+    prompt: str | None = None  # text choosing the key, orbit and pulse pictures (artforge.crossmodal.prompt)
+    prompt_search: object = None  # a PromptSearch (how hard unconditional models look); None: its defaults
 
 
 class LatentTimeline:
@@ -64,8 +66,11 @@ class LatentTimeline:
     def __init__(self, model: Method, features: AudioFeatures, settings: MusicVideoSettings):
         self.model, self.features, self.s = model, features, settings
         keys = parse_keys(model, settings.keys, settings.truncation)
-        self.keys = seed_latents(model, keys, settings.seed, settings.truncation) if isinstance(keys, int) else keys
-        more = seed_latents(model, ORBIT_STOPS + 1, settings.seed + 1, settings.truncation)
+        if settings.prompt:
+            self.keys, more = self._prompted(model, keys, settings)
+        else:
+            self.keys = seed_latents(model, keys, settings.seed, settings.truncation) if isinstance(keys, int) else keys
+            more = seed_latents(model, ORBIT_STOPS + 1, settings.seed + 1, settings.truncation)
         if self.keys.dim() > more.dim() and hasattr(model, "per_layer"):  # projected w+ keys: all in w+
             more = model.per_layer(more)
         self.orbit, self.pulse_target = more[:ORBIT_STOPS], more[ORBIT_STOPS:]
@@ -77,6 +82,16 @@ class LatentTimeline:
 
     def __len__(self) -> int:
         return self.features.frames
+
+    @staticmethod
+    def _prompted(model: Method, keys, s: MusicVideoSettings) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys, orbit and pulse all drawn for the prompt: the video stays on its subject while it moves."""
+        from artforge.crossmodal.prompt import prompt_latents
+
+        if not isinstance(keys, int):
+            raise ArtforgeError("--prompt chooses the key pictures itself: give --keys a number, not seeds or files")
+        chosen = prompt_latents(model, s.prompt, keys + ORBIT_STOPS + 1, s.seed, s.truncation, s.prompt_search)
+        return chosen[:keys], chosen[keys:]
 
     @torch.no_grad()
     def __call__(self, frames: range) -> torch.Tensor:

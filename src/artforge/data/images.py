@@ -99,6 +99,7 @@ class ImageSet:
     skipped: list[SkippedFile] = field(default_factory=list)
     source: str = ""
     total_files: int = 0
+    text_embeddings: torch.Tensor | None = None  # N × 384 caption embeddings, set by text-conditioned training
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -37,6 +37,7 @@ class Method(abc.ABC):
     export_parts: tuple[str, ...] = ()  # nets kept (as EMA) in the export used for sampling
     domains: int = 1  # 2: batches are (a, b) pairs from two unaligned picture sets
     preview_columns: int = 8  # sample grids during training have this many columns
+    differentiable_render = True  # render(z) is cheap enough to optimise latents through (prompts, projection)
     try_next = "artforge generate {run} -n 16"  # what to run on a finished run (printed by the trainer)
 
     def __init__(self, nets: dict[str, nn.Module], **hparams):

@@ -76,6 +76,7 @@ def sampling_timesteps(steps: int, timesteps: int = TIMESTEPS) -> list[int]:
 @register_method
 class Diffusion(Method):
     name = "ddpm"
+    differentiable_render = False  # a picture is a whole sampling chain: too costly to optimise a latent through
     export_parts = ("unet",)
     try_next = "artforge generate {run} -n 16   (--sample-steps 50; --sampler ddpm for ancestral sampling)"
 

@@ -78,6 +78,10 @@ class GAN(Method):
         self._steps = 0  # training steps seen (ADA adjusts every ADA_INTERVAL)
         self.G = nets["generator"]
         self.D = nets.get("discriminator")  # absent when loaded from an export for sampling
+        # Text-conditioned (--text-cond): batches are (pictures, caption embeddings); the generator's latent
+        # ends with the caption embedding, and D is a projection discriminator (artforge.models.dcgan).
+        self.text_dim = getattr(self.G, "text_dim", 0)
+        self._text: torch.Tensor | None = None  # the captions of the batch being judged
 
     # -- training ---------------------------------------------------------------------------
     def phases(self) -> list[Phase]:
@@ -89,7 +93,16 @@ class GAN(Method):
         return {"discriminator": [self.D], "generator": [self.G]}
 
     def _fake(self, n: int, device: torch.device) -> torch.Tensor:
+        if self.text_dim:  # drawn for the batch's own captions
+            return self.G(torch.cat([self.noise.randn(n, self.G.z_dim, device=device), self._text[:n]], 1))
         return self.G(self.noise.randn(n, self.G.latent_dim, device=device))
+
+    def _unpack(self, batch) -> torch.Tensor:
+        """The pictures of a batch; a text-conditioned batch's captions are kept for D and G."""
+        if self.text_dim:
+            real, self._text = batch
+            return real
+        return batch
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """What D sees of a batch (real or generated): augmented the same way for both."""
@@ -124,13 +137,16 @@ class GAN(Method):
     def _critic(self, x: torch.Tensor) -> torch.Tensor:
         # Logits in fp32 whatever the autocast precision: the losses below are sums of
         # softplus/relu terms that lose accuracy in bf16.
+        if self.text_dim:
+            return self.D(self._augment(x), self._text[: x.size(0)]).float()
         return self.D(self._augment(x)).float()
 
     def _judge_real(self, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """D's logits for a real batch, and any extra loss terms D earns on it (weighted; none here)."""
         return self._critic(real), {}
 
-    def discriminator_loss(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+    def discriminator_loss(self, real) -> dict[str, torch.Tensor]:
+        real = self._unpack(real)
         with torch.no_grad():
             fake = self._fake(real.size(0), real.device)
         r1_scale = self._r1_scale()
@@ -162,7 +178,8 @@ class GAN(Method):
         out["loss"] = loss
         return out
 
-    def generator_loss(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+    def generator_loss(self, real) -> dict[str, torch.Tensor]:
+        real = self._unpack(real)
         d_fake = self._critic(self._fake(real.size(0), real.device))
         loss = F.softplus(-d_fake).mean() if self.loss_name == "nsgan" else -d_fake.mean()
         return {"loss": loss}
@@ -185,6 +202,38 @@ class GAN(Method):
         return grad.float().pow(2).flatten(1).sum(1).mean()
 
     # -- sampling ---------------------------------------------------------------------------
+    def latents(
+        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
+        """As :meth:`Method.latents`; a text-conditioned model's rows end with a caption embedding drawn
+        from its bank of training captions (replace it with :meth:`with_text` to follow a prompt)."""
+        if not self.text_dim:
+            return super().latents(n, generator, truncation)
+        bank = self.G.captions
+        rows = []
+        for _ in range(n):  # row by row, as the base class does: picture i of a seed whatever n is
+            z = self.truncate(torch.randn(1, self.G.z_dim, generator=generator), truncation, generator)
+            pick = torch.randint(len(bank), (1,), generator=generator)
+            rows.append(torch.cat([z, bank[pick].cpu()], 1))
+        return torch.cat(rows).to(bank.device)
+
+    def with_text(self, latents: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """``latents`` with their caption part replaced by ``text`` (one 384-d embedding, or one per row)."""
+        if not self.text_dim:
+            raise ValueError("this model was trained without text (--text-cond)")
+        text = text.to(latents).reshape(-1, self.text_dim).expand(latents.size(0), -1)
+        return torch.cat([latents[:, : self.G.z_dim], text], 1)
+
+    def preview_inputs(self, n: int, generator: torch.Generator, data=None):
+        """Text-conditioned: the grid draws the first training pictures' captions, one per row of 8, so
+        each row shows one caption with eight latents."""
+        latents = self.latents(n, generator)
+        text = getattr(data, "text_embeddings", None)
+        if not self.text_dim or text is None:
+            return latents
+        rows = (n + self.preview_columns - 1) // self.preview_columns
+        return self.with_text(latents, text[:rows].repeat_interleave(self.preview_columns, 0)[:n])
+
     def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
         """The truncation trick of Brock et al. 2019 (BigGAN): resample every latent entry whose
         magnitude exceeds ``truncation``; smaller values trade variety for typicality."""

@@ -17,11 +17,22 @@ in G, strided convolutions + LeakyReLU(0.2) in D.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from artforge.models.layers import FastDropout, level_widths, raw_weight, upsampling_levels
 from artforge.models.registry import register_model
+
+TEXT_BANK = 256  # training-caption embeddings a text-conditioned generator keeps, to draw from without a prompt
+
+
+def text_input(e: torch.Tensor) -> torch.Tensor:
+    """A caption embedding as the networks take it: unit length, then scaled so each entry has about the
+    spread of a latent entry (a 384-d unit vector's entries are ~0.05; z's are ~1).  Normalising here also
+    makes any blend or walk of captions a valid input."""
+    return F.normalize(e.float(), dim=1) * e.size(1) ** 0.5
+
 
 # ----------------------------------------------------------------------------- seed port
 
@@ -127,15 +138,30 @@ def _dcgan_init(module: nn.Module) -> None:
 
 
 class DCGANGenerator(nn.Module):
+    """With ``text_dim`` > 0 the generator is conditioned on a caption embedding: its latent is
+    ``[z | e]`` (``latent_dim`` + ``text_dim`` entries), so seeds, walks, blends and projection treat
+    caption and noise alike; ``captions`` holds a bank of training-caption embeddings to draw ``e``
+    from when no prompt is given (see :class:`artforge.methods.gan.GAN`)."""
+
     def __init__(
-        self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, max_width: int = 512, **_
+        self,
+        latent_dim: int = 100,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        max_width: int = 512,
+        text_dim: int = 0,
+        **_,
     ):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.z_dim, self.text_dim = latent_dim, text_dim
+        self.latent_dim = latent_dim + text_dim  # the whole latent, caption included
+        if text_dim:
+            self.register_buffer("captions", torch.zeros(TEXT_BANK, text_dim))
         levels = upsampling_levels(image_size, "dcgan")
         widths = level_widths(levels, width, max_width)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),  # 1×1 → 4×4
+            nn.ConvTranspose2d(latent_dim + text_dim, widths[0], 4, 1, 0, bias=False),  # 1×1 → 4×4
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(inplace=True),
         ]
@@ -150,6 +176,8 @@ class DCGANGenerator(nn.Module):
         _dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.text_dim:
+            z = torch.cat([z[:, : self.z_dim], text_input(z[:, self.z_dim :])], 1)
         return self.net(z[:, :, None, None])
 
 
@@ -162,9 +190,11 @@ class DCGANDiscriminator(nn.Module):
         max_width: int = 512,
         norm: str = "batch",
         spectral_norm: bool = False,
+        text_dim: int = 0,
         **_,
     ):
         super().__init__()
+        self.text_dim = text_dim
         levels = upsampling_levels(image_size, "dcgan")
         widths = list(reversed(level_widths(levels, width, max_width)))
         wrap = _sn if spectral_norm else (lambda m: m)
@@ -179,10 +209,17 @@ class DCGANDiscriminator(nn.Module):
             ]
         layers += [wrap(nn.Conv2d(widths[-1], 1, 4, 1, 0))]  # 4×4 → one logit
         self.net = nn.Sequential(*layers)
+        if text_dim:  # the projection discriminator's class embedding, here a map of the caption embedding
+            self.embed = wrap(nn.Linear(text_dim, widths[-1], bias=False))
         _dcgan_init(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten(1).squeeze(1)
+    def forward(self, x: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.text_dim:
+            return self.net(x).flatten(1).squeeze(1)
+        # Projection discriminator (Miyato & Koyama 2018, eq. 3): ψ(φ(x)) + ⟨V e, φ(x)⟩, with φ(x) the
+        # sum-pooled last features: a mismatched caption lowers the logit, so G must draw what it says.
+        h = self.net[:-1](x)
+        return self.net[-1](h).flatten(1).squeeze(1) + (self.embed(text_input(text)) * h.sum((2, 3))).sum(1)
 
 
 register_model(

@@ -25,6 +25,8 @@ def choose_model(cfg: TrainConfig, device: str) -> tuple[TrainConfig, str]:
     """``cfg`` with ``model`` chosen when it was ``auto``; and the reason, for the user (empty if not chosen)."""
     if cfg.model != AUTO:
         return cfg, ""
+    if cfg.text_cond:
+        return dataclasses.replace(cfg, model="dcgan"), "--model dcgan: the family that takes --text-cond"
     if cfg.size < MIN_FASTGAN_SIZE:
         return dataclasses.replace(cfg, model="dcgan"), (
             f"--model dcgan: at --size {cfg.size} (below {MIN_FASTGAN_SIZE} px, the smallest fastgan builds) "

@@ -157,7 +157,7 @@ def refresh_batchnorm(
     net.train()
     device = next(net.parameters()).device
     for _ in range(batches):
-        net(torch.randn(batch, method.latent_dim, generator=generator).to(device))
+        net(method.latents(batch, generator).to(device))  # the method's latents: with captions where it has them
     net.eval()
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
@@ -258,6 +258,8 @@ class Trainer:
             net.to(self.device, memory_format=fmt).train()
         distributed.broadcast_modules(self.dist, list(nets.values()))
         self.method = create_method(family.method, nets, **method_kwargs(cfg))
+        if cfg.text_cond:
+            self._prepare_text(nets["generator"])
         # One noise stream for the global batch, reseeded every step (artforge.randomness).
         self.method.noise = SampleNoise(torch.Generator(), self.dist.rank, self.dist.world)
         self.export_config = {
@@ -271,6 +273,8 @@ class Trainer:
         }  # how it was made, kept with the weights
         if self.two_domain:
             self.export_config["domains"] = [cfg.domain_a, cfg.domain_b]
+        if cfg.text_cond:
+            self.export_config["text"] = {"encoder": "all-MiniLM-L6-v2", "bank_captions": self.bank_captions}
         self.optimizers = {name: self._adam(name, nets_) for name, nets_ in self.method.trainable().items()}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.ema = EMA({k: nets[k] for k in self.method.export_parts}, cfg.ema_kimg, cfg.ema_rampup)
@@ -320,6 +324,17 @@ class Trainer:
             return open_source(cfg.source, cfg.size, **options), None
         except ArtforgeError as exc:
             return None, str(exc)
+
+    def _prepare_text(self, generator: nn.Module) -> None:
+        """Caption embeddings for every picture, and the generator's bank of training captions (what it
+        draws without a prompt): the same seeded choice on every rank."""
+        from artforge.crossmodal.text import caption_embeddings
+
+        warn = (lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main else (lambda msg: None)
+        self.data.text_embeddings = caption_embeddings(self.data.captions, warn)
+        pick = torch.randint(len(self.data), (len(generator.captions),), generator=torch.Generator().manual_seed(0))
+        generator.captions.copy_(self.data.text_embeddings[pick])
+        self.bank_captions = [(self.data.captions[i] or "").strip() for i in pick.tolist()]
 
     def _stop_every_rank_on(self, error: str | None) -> None:
         """Raise the first rank's error on every rank: none is left waiting for a collective the others skip."""
@@ -469,7 +484,10 @@ class Trainer:
         if self.two_domain:
             idx_a, idx_b = self.stream.next()
             return self._to_device(self.data.a.images[idx_a]), self._to_device(self.data.b.images[idx_b])
-        return self._to_device(self.data.images[self.stream.next()])
+        idx = self.stream.next()
+        if self.data.text_embeddings is not None:  # text-conditioned: the pictures with their captions
+            return self._to_device(self.data.images[idx]), self.data.text_embeddings[idx].to(self.device)
+        return self._to_device(self.data.images[idx])
 
     def _to_device(self, pixels: torch.Tensor) -> torch.Tensor:
         x = to_unit(pixels.to(self.device, non_blocking=True))
