@@ -26,6 +26,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="pictures per set and size")
     parser.add_argument("--steps", type=int, default=MatcherConfig.steps)
     parser.add_argument("--out", default=str(DEFAULT_MATCHER))
+    parser.add_argument("--seed", type=int, default=0, help="initialisation, split and caption shortening")
+    parser.add_argument(
+        "--hidden", type=int, default=MatcherConfig.hidden, help="picture-side hidden layer (0: linear)"
+    )
     args = parser.parse_args()
     images, captions = [], []
     for seed, size in enumerate(SIZES):
@@ -35,7 +39,9 @@ def main() -> None:
             pictures = torch.nn.functional.interpolate(data.images.float(), size=64, mode="nearest").to(torch.uint8)
             images.append(pictures[: args.n])
             captions += list(data.captions[: args.n])
-    cfg = MatcherConfig(steps=args.steps, trained_on=[f"{s} at {z} px" for s in SETS for z in SIZES])
+    cfg = MatcherConfig(
+        steps=args.steps, seed=args.seed, hidden=args.hidden, trained_on=[f"{s} at {z} px" for s in SETS for z in SIZES]
+    )
     matcher = train_matcher(torch.cat(images), captions, cfg)
     matcher.save(args.out)
     print(json.dumps(matcher.cfg.report, indent=1))

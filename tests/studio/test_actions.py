@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from artforge.data.builtin import make_shapes
 from artforge.errors import ArtforgeError
 from artforge.evaluate.critic import Critic
 from artforge.studio import actions
@@ -199,3 +200,18 @@ def test_music_video_reports_progress_can_be_cancelled_and_refuses_non_audio(stu
         check_audio_upload(tmp_path / "notes.txt")
     with pytest.raises(ArtforgeError, match="sound files up to"):
         check_audio_upload(song, max_bytes=100_000)  # the 3-s WAV is 132 kB
+
+
+def test_a_prompt_creates_remakeable_pictures_and_search_finds_them(studio, tmp_path):
+    made = studio.create("default", seed=2, n=2, prompt="a white sun over hills")
+    assert all(e.provenance["prompt"] == "a white sun over hills" and same(studio, e) for e in made)
+    pictures, captions = make_shapes(6, 64, 5)
+    for name in ("sun", "stripes"):  # pictures people uploaded, of known subjects
+        index = next(i for i, c in enumerate(captions) if name in c)
+        Image.fromarray(pictures[index]).save(tmp_path / f"{name}.png")
+        studio.add_upload(tmp_path / f"{name}.png")
+    found = studio.search("stripes", limit=3)
+    assert len(found) == 3 and found[0].kind == "upload"
+    assert studio.search("a sun over hills", limit=1)[0].id != found[0].id
+    with pytest.raises(ArtforgeError, match="the text is empty"):
+        studio.search("  ")

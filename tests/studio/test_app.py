@@ -62,18 +62,18 @@ def test_every_action_through_the_api_then_kill_9_and_restart(served):
     endpoints = set(c.view_api(print_info=False, return_format="dict")["named_endpoints"])
     expected = {"/model_info", "/create", "/edit", "/mix", "/interpolate", "/project", "/breed", "/lineage"}
     expected |= {"/restyle_fast", "/restyle_quality", "/cancel", "/gallery", "/details", "/rate", "/taste", "/export"}
-    expected |= {"/music_video", "/music_cancel"}
+    expected |= {"/music_video", "/music_cancel", "/search"}
     assert expected <= endpoints
 
     assert "fastgan" in c.predict("default", api_name="/model_info")
-    shown, numbers = c.predict("default", 3, 4, 1.0, api_name="/create")
+    shown, numbers = c.predict("default", 3, 4, 1.0, "", api_name="/create")
     ids = ids_of(numbers)
     assert len(ids) == 4 and all("critic" in item["caption"] for item in shown)
     edited, edited_id = c.predict(ids[0], "", 2.0, 0, 0, 0, 0, 0, 0, -1.0, api_name="/edit")
     strip, video = c.predict(ids[0], ids[1], 4, api_name="/interpolate")
     assert strip and (video is None or str(video).endswith(".mp4") or "video" in video)
     style_key = str(served["runs"] / "tiny-stylegan")
-    _, sg_numbers = c.predict(style_key, 1, 2, 1.0, api_name="/create")
+    _, sg_numbers = c.predict(style_key, 1, 2, 1.0, "", api_name="/create")
     a, b = ids_of(sg_numbers)
     _, mixed_id = c.predict(a, b, "0-1", api_name="/mix")
     _, info = c.predict("default", handle_file(str(tmp / "photo.png")), None, 10, api_name="/project")
@@ -107,6 +107,9 @@ def test_every_action_through_the_api_then_kill_9_and_restart(served):
     assert ids_of(best)[0] == great_grandchild
     zipped = c.predict(3, "rating", api_name="/export")
     assert str(zipped).endswith(".zip")
+    _, prompted = c.predict("default", 5, 2, 1.0, "a white sun over hills", api_name="/create")
+    _, found = c.predict("a white sun over hills", 3, api_name="/search")
+    assert len(ids_of(found)) == 3 and set(ids_of(found)) & set(ids_of(prompted))  # the gallery knows its pictures
 
     # a bad upload is a message, and the page keeps working
     with pytest.raises(Exception, match="cannot|identify|image"):

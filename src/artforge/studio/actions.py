@@ -31,8 +31,10 @@ from typing import Callable
 
 import numpy as np
 import torch
+from PIL import Image, ImageOps
 
 from artforge.breed import breed, has_layers
+from artforge.crossmodal.prompt import prompt_latents
 from artforge.data.decode import BadImage, decode_rgb, load_image
 from artforge.directions import Directions, apply_edits, compute_directions, load_directions, save_directions
 from artforge.errors import ArtforgeError
@@ -52,6 +54,7 @@ MAX_MUSIC_SECONDS = 300.0  # one request renders at most this much music (minute
 MAX_GRID = 64  # pictures per request: keeps one click from holding the CPU for minutes
 STUDIO_DIRECTIONS = 8  # sliders shown for a model
 DIRECTION_SAMPLES = 512  # latents analysed when a model has no directions yet (about 10 s on a laptop CPU)
+SEARCH_SCAN = 2000  # newest gallery pictures a text search looks through (features cached by content)
 NOT_GENERATORS = ("cyclegan", "adain-decoder")  # exports without a latent space to explore
 
 
@@ -148,12 +151,20 @@ class Studio:
         key = entry.provenance["model"]
         return key, load_latent(self.gallery.find_file(entry.provenance["latent"]), self.model(key))
 
-    def create(self, key: str, seed: int = 0, n: int = 8, truncation: float | None = None) -> list[Entry]:
-        """``n`` pictures of seed ``seed`` (picture i is the same whatever ``n``)."""
-        n = _count(n)
+    def create(
+        self, key: str, seed: int = 0, n: int = 8, truncation: float | None = None, prompt: str = ""
+    ) -> list[Entry]:
+        """``n`` pictures of seed ``seed`` (picture i is the same whatever ``n``); with a ``prompt``, pictures
+        that show it (artforge.crossmodal.prompt: the condition of a text model, else the matcher's picks)."""
+        n, prompt = _count(n), (prompt or "").strip()
         with self._using(key) as model:
-            latents = seed_latents(model, n, int(seed), _truncation(truncation))
+            if prompt:
+                latents = prompt_latents(model, prompt, n, int(seed), _truncation(truncation), log=lambda msg: None)
+            else:
+                latents = seed_latents(model, n, int(seed), _truncation(truncation))
             details = [{"action": "create", "seed": int(seed), "index": i, "truncation": truncation} for i in range(n)]
+            if prompt:
+                details = [{**d, "prompt": prompt} for d in details]
             return self._keep(key, model, latents, "sample", details, [[] for _ in range(n)])
 
     def directions(self, key: str) -> Directions:
@@ -363,6 +374,7 @@ class Studio:
         seed: int = 0,
         on_frames: Callable[[int, int], None] | None = None,
         cancelled: threading.Event | None = None,
+        prompt: str = "",
     ) -> Path | None:
         """A music video of ``key``'s pictures for the uploaded audio, under ``videos/``; None when cancelled."""
         from artforge.crossmodal.music_video import MusicVideoSettings, render_music_video
@@ -370,7 +382,7 @@ class Studio:
         audio = check_audio_upload(audio_path)
         settings = MusicVideoSettings(
             start=float(start), duration=min(float(seconds), MAX_MUSIC_SECONDS), size=int(size), pulse=float(pulse),
-            motion=float(motion), seed=int(seed),
+            motion=float(motion), seed=int(seed), prompt=(prompt or "").strip() or None,
         )  # fmt: skip
         out = self.home / "videos" / f"music-{audio.stem[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{seed}.mp4"
         report = _cancellable(on_frames, cancelled)
@@ -455,6 +467,18 @@ class Studio:
 
     # ------------------------------------------------------------------ curation and re-making
 
+    def search(self, text: str, limit: int = 48, scan: int = SEARCH_SCAN) -> list[Entry]:
+        """The gallery's pictures that fit ``text`` best (image-text matcher), best first; the newest
+        ``scan`` pictures are searched, their features cached on disk by content (a second search costs
+        the text alone)."""
+        from artforge.crossmodal.search import SEARCH_SIZE, best_matches
+
+        entries = self.gallery.list("new", int(scan))
+        if not entries:
+            return []
+        pictures = torch.stack([_thumbnail(e.path, SEARCH_SIZE) for e in entries])
+        return [e for _, e in best_matches(pictures, entries, text, int(limit))]
+
     def top(self, n: int = 10, by: str = "rating") -> list[Entry]:
         """The best ``n`` pictures by the person's rating (unrated last) or by the critic."""
         if by == "critic":
@@ -534,6 +558,13 @@ def check_audio_upload(path: str | Path, max_bytes: int = MAX_AUDIO_BYTES) -> Pa
         limit = f"sound files up to {max_bytes / 1e6:.0f} MB are accepted"
         raise ArtforgeError(f"{path.name} is {size / 1e6:.1f} MB; {limit}")
     return path
+
+
+def _thumbnail(path: Path, size: int) -> torch.Tensor:
+    """3 × size × size uint8: the picture fitted into a square on white (the whole picture counts)."""
+    with Image.open(path) as im:
+        im = ImageOps.pad(im.convert("RGB"), (size, size), color="white")
+    return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
 
 
 def _diffusion(model: Method) -> bool:

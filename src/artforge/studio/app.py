@@ -115,8 +115,8 @@ class Page:
         extras += ["diffusion (DDIM)"] if d["diffusion"] else []
         return f"**{d['model']}**, {d['image_size']} px · weights {d['sha256'][:12]}… " + " · ".join(extras)
 
-    def create(self, key, seed, n, truncation):
-        return self._shown(self.studio.create(key, int(seed), int(n), truncation))
+    def create(self, key, seed, n, truncation, prompt=""):
+        return self._shown(self.studio.create(key, int(seed), int(n), truncation, prompt or ""))
 
     def edit(self, picture, layers, *amounts):
         entry = self.studio.edit(_one_id(picture, "the picture to edit"), list(amounts), layers or "")
@@ -206,7 +206,9 @@ class Page:
             else:
                 yield item, f"step {step} of {int(iterations)}…"
 
-    def music_video(self, model, audio, seconds, start, size, pulse, motion, seed, request: gr.Request = None):
+    def music_video(
+        self, model, audio, seconds, start, size, pulse, motion, seed, prompt="", request: gr.Request = None
+    ):
         """A generator: yields how many frames are made, then the video (or "cancelled")."""
         if not audio:
             raise ArtforgeError("upload a sound file first (WAV, FLAC, OGG or MP3)")
@@ -214,7 +216,7 @@ class Page:
         def run(report, cancelled):
             return self.studio.music_video(
                 model, audio, float(seconds), float(start), int(size), float(pulse), float(motion), int(seed),
-                on_frames=report, cancelled=cancelled,
+                on_frames=report, cancelled=cancelled, prompt=prompt or "",
             )  # fmt: skip
 
         for done, item in self._with_progress(run, request):
@@ -255,6 +257,9 @@ class Page:
         return "cancelling…"
 
     # ---------------------------------------------------------------- gallery, ratings, taste
+
+    def search(self, text, limit):
+        return self._shown(self.studio.search(text or "", int(limit)))
 
     def gallery(self, order, limit):
         if order == "critic":
@@ -370,6 +375,10 @@ def _create_tab(page: Page, w: dict) -> None:
         w["seed"] = gr.Number(0, label="Seed", precision=0)
         w["n"] = gr.Slider(1, 32, 8, step=1, label="Pictures")
         w["truncation"] = gr.Slider(0.2, 1.5, 1.0, step=0.05, label="Truncation ψ (1 = none)")
+    w["prompt"] = gr.Textbox(
+        label="Prompt (optional): what the pictures should show, e.g. 'orange circles on dark blue'",
+        elem_id="prompt",
+    )
     w["create"] = gr.Button("Generate", variant="primary")
     w["samples"] = gr.Gallery(
         label="Samples (click to pick; picks are favourites for breeding)", columns=8,
@@ -378,8 +387,8 @@ def _create_tab(page: Page, w: dict) -> None:
     w["sample_ids"] = gr.Textbox(label="Picture numbers shown", interactive=False, elem_id="sample_ids")
     w["picked"] = gr.Number(None, label="Picked picture", precision=0, elem_id="picked")
     w["create"].click(
-        _page_errors(page.create), [w["model"], w["seed"], w["n"], w["truncation"]], [w["samples"], w["sample_ids"]],
-        api_name="create",
+        _page_errors(page.create), [w["model"], w["seed"], w["n"], w["truncation"], w["prompt"]],
+        [w["samples"], w["sample_ids"]], api_name="create",
     )  # fmt: skip
     in_click_order(w["samples"].select, page.pick, w["sample_ids"], w["picked"])
     with gr.Accordion("Latent directions (GANSpace)", open=True):
@@ -524,6 +533,7 @@ def _music_tab(page: Page, w: dict) -> None:
         w["music_pulse"] = gr.Slider(0, 1, 0.5, step=0.05, label="Pulse (drums, onsets)")
         w["music_motion"] = gr.Slider(0, 1, 0.3, step=0.05, label="Motion (loudness)")
         w["music_seed"] = gr.Number(0, label="Seed (which key pictures)", precision=0)
+    w["music_prompt"] = gr.Textbox(label="Prompt (optional): key pictures that show this", elem_id="music_prompt")
     with gr.Row():
         w["music_go"] = gr.Button("Make the video", variant="primary")
         w["music_cancel"] = gr.Button("Cancel", variant="stop")
@@ -532,7 +542,7 @@ def _music_tab(page: Page, w: dict) -> None:
     w["music_go"].click(
         _page_errors_gen(page.music_video),
         [w["model"], w["audio"], w["music_seconds"], w["music_start"], w["music_size"], w["music_pulse"],
-         w["music_motion"], w["music_seed"]],
+         w["music_motion"], w["music_seed"], w["music_prompt"]],
         [w["music_video"], w["music_info"]], api_name="music_video",
     )  # fmt: skip
     w["music_cancel"].click(page.cancel, None, w["music_info"], api_name="music_cancel")
@@ -548,6 +558,12 @@ def _gallery_tab(page: Page, w: dict) -> None:
         elem_id="gallery",
     )  # fmt: skip
     w["gallery_ids"] = gr.Textbox(label="Picture numbers shown", interactive=False, elem_id="gallery_ids")
+    with gr.Row():
+        w["search_text"] = gr.Textbox(label="Search by text, e.g. 'a red sun over hills'", elem_id="search_text")
+        w["search"] = gr.Button("Search")
+    search_inputs, shown = [w["search_text"], w["limit"]], [w["gallery"], w["gallery_ids"]]
+    w["search"].click(_page_errors(page.search), search_inputs, shown, api_name="search")
+    w["search_text"].submit(_page_errors(page.search), search_inputs, shown, api_visibility="private")
     w["refresh"].click(
         _page_errors(page.gallery), [w["order"], w["limit"]], [w["gallery"], w["gallery_ids"]], api_name="gallery"
     )
