@@ -59,7 +59,7 @@ class Person:
         return self.client.predict(*args, api_name=api_name)
 
     def create(self) -> str:
-        _, numbers = self.call("default", self.rng.randrange(10_000), 4, 1.0, api_name="/create")
+        _, numbers = self.call("default", self.rng.randrange(10_000), 4, 1.0, "", api_name="/create")
         self.mine += ids_of(numbers)
         return "create"
 
