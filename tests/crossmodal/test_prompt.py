@@ -53,6 +53,27 @@ def test_a_text_conditioned_dcgan_draws_what_the_prompt_says(text_run, tmp_path)
     assert np.abs(reds - reds.mean(0)).mean() > 3, np.abs(reds - reds.mean(0)).mean()
 
 
+def test_a_text_conditioned_diffusion_model_follows_the_prompt_with_guidance(red_and_blue, tmp_path):
+    run = tmp_path / "ddpm"
+    args = ["train", str(red_and_blue), "--model", "ddpm", "--text-cond", "--size", "16", "--width", "8"]
+    args += ["--steps", "100", "--batch", "16", "--sample-steps", "8", "--sample-every", "100", "--out", str(run)]
+    assert main([*args, "--no-progress", "--no-tensorboard"]) == 0
+    for colour in ("red", "blue"):
+        args = ["generate", str(run), "--prompt", f"a {colour} picture", "-n", "6", "-o", str(tmp_path / colour)]
+        assert main(args) == 0
+    red, blue = redness(tmp_path / "red", "prompt-*-0*.png"), redness(tmp_path / "blue", "prompt-*-0*.png")
+    assert red > 40 and blue < -40, (red, blue)
+    model = load_model(run)
+    latents = model.latents(2, torch.Generator().manual_seed(0))
+    assert latents.shape == (2, 3 * 16 * 16 + 384)
+    # a picture inverted without a caption carries the empty one, and decodes back to (roughly: 8 steps) itself
+    picture = model.decode(latents[:1])
+    inverted = model.invert(picture)
+    assert inverted.shape == latents[:1].shape and not inverted[0, -384:].any()
+    back = model.decode(inverted)
+    assert torch.corrcoef(torch.stack([back.flatten(), picture.flatten()]))[0, 1] > 0.8
+
+
 def test_the_text_model_keeps_captions_in_its_export_and_its_latents(text_run):
     model = load_model(text_run)
     assert model.text_dim == 384 and len(model.config["text"]["bank_captions"]) == 256
@@ -72,7 +93,7 @@ def test_the_projection_discriminator_hears_the_caption():
 def test_text_cond_refuses_models_without_a_projection_discriminator(red_and_blue, tmp_path, capsys):
     args = ["train", str(red_and_blue), "--text-cond", "--model", "vae", "--steps", "1", "--out", str(tmp_path / "r")]
     assert main(args) == 2
-    assert "--text-cond works with --model dcgan" in capsys.readouterr().err
+    assert "--text-cond works with --model dcgan or ddpm" in capsys.readouterr().err
 
 
 def test_text_cond_without_captions_is_a_user_error(tmp_path, capsys):

@@ -38,6 +38,9 @@ class Method(abc.ABC):
     domains: int = 1  # 2: batches are (a, b) pairs from two unaligned picture sets
     preview_columns: int = 8  # sample grids during training have this many columns
     differentiable_render = True  # render(z) is cheap enough to optimise latents through (prompts, projection)
+    # > 0 for a text-conditioned model (--text-cond): its latents end with a caption embedding this long, and its
+    # sampling network keeps a bank of training-caption embeddings (``captions``) to draw from without a prompt
+    text_dim = 0
     try_next = "artforge generate {run} -n 16"  # what to run on a finished run (printed by the trainer)
 
     def __init__(self, nets: dict[str, nn.Module], **hparams):
@@ -103,10 +106,30 @@ class Method(abc.ABC):
         different (vectorised) path for larger tensors, so one big draw would not be.
         """
         device = next(self.sampler.parameters()).device
+        if self.text_dim:
+            return self._caption_latents(n, generator, truncation).to(device)
         rows = [
             self.truncate(torch.randn(1, self.latent_dim, generator=generator), truncation, generator) for _ in range(n)
         ]
         return torch.cat(rows).to(device)
+
+    def _caption_latents(self, n: int, generator, truncation) -> torch.Tensor:
+        """Text-conditioned latents ``[noise | caption]``, the caption drawn from the bank of training captions;
+        row by row as above, caption included (replace it with :meth:`with_text` to follow a prompt)."""
+        bank = self.sampler.captions.cpu()
+        rows = []
+        for _ in range(n):
+            noise = torch.randn(1, self.latent_dim - self.text_dim, generator=generator)
+            pick = torch.randint(len(bank), (1,), generator=generator)
+            rows.append(torch.cat([self.truncate(noise, truncation, generator), bank[pick]], 1))
+        return torch.cat(rows)
+
+    def with_text(self, latents: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """``latents`` with their caption part replaced by ``text`` (one 384-d embedding, or one per row)."""
+        if not self.text_dim:
+            raise ArtforgeError("this model was trained without text (--text-cond)")
+        text = text.to(latents).reshape(-1, self.text_dim).expand(latents.size(0), -1)
+        return torch.cat([latents[:, : latents.size(1) - self.text_dim], text], 1)
 
     def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
         return z
@@ -137,8 +160,14 @@ class Method(abc.ABC):
         return self.render(z)
 
     def preview_inputs(self, n: int, generator: torch.Generator, data: Any = None) -> Any:
-        """Fixed inputs for the sample grids written while training (default: ``n`` latents)."""
-        return self.latents(n, generator)
+        """Fixed inputs for the sample grids written while training (default: ``n`` latents).  Text-conditioned:
+        the first training pictures' captions, one per row, so each row shows one caption with several latents."""
+        latents = self.latents(n, generator)
+        text = getattr(data, "text_embeddings", None)
+        if not self.text_dim or text is None:
+            return latents
+        rows = (n + self.preview_columns - 1) // self.preview_columns
+        return self.with_text(latents, text[:rows].repeat_interleave(self.preview_columns, 0)[:n])
 
     @torch.no_grad()
     def preview(self, inputs: Any) -> torch.Tensor:

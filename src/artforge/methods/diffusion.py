@@ -35,6 +35,8 @@ TIMESTEPS = 1000
 COSINE_OFFSET = 0.008  # s of Nichol & Dhariwal: keeps β_0 from being vanishingly small
 MAX_BETA = 0.999
 PREDICTIONS = ("eps", "v")
+GUIDANCE = 3.0  # classifier-free guidance weight for text-conditioned sampling (1 = the conditional model alone)
+UNCONDITIONAL = 0.1  # share of training pictures seen without their caption (Ho & Salimans use 0.1-0.2)
 SAMPLERS = {"ddim": 0.0, "ddpm": 1.0}  # name -> η; "eta=X" names the generalised sampler in between
 
 
@@ -81,15 +83,22 @@ class Diffusion(Method):
     try_next = "artforge generate {run} -n 16   (--sample-steps 50; --sampler ddpm for ancestral sampling)"
 
     def __init__(
-        self, nets: dict[str, nn.Module], prediction: str = "v", sample_steps: int = 50, sampler: str = "ddim", **_
+        self,
+        nets: dict[str, nn.Module],
+        prediction: str = "v",
+        sample_steps: int = 50,
+        sampler: str = "ddim",
+        guidance: float = GUIDANCE,
+        **_,
     ):
-        super().__init__(nets, prediction=prediction, sample_steps=sample_steps, sampler=sampler)
+        super().__init__(nets, prediction=prediction, sample_steps=sample_steps, sampler=sampler, guidance=guidance)
         if prediction not in PREDICTIONS:
             raise ArtforgeError(f"--prediction must be {' or '.join(PREDICTIONS)} (got {prediction!r})")
         sampler_eta(sampler)
         sampling_timesteps(sample_steps)  # a clear error now, not at the first picture
         self.prediction, self.sample_steps, self.sampler_name = prediction, int(sample_steps), sampler
         self.unet = nets["unet"]
+        self.text_dim, self.guidance = getattr(self.unet, "text_dim", 0), float(guidance)
         self.alpha_bar = cosine_alpha_bar()
         self._table: torch.Tensor | None = None  # [1, ᾱ_0 … ᾱ_T-1] on the sampling device
 
@@ -100,14 +109,18 @@ class Diffusion(Method):
     def trainable(self) -> dict[str, list[nn.Module]]:
         return {"unet": [self.unet]}
 
-    def denoising_loss(self, x0: torch.Tensor) -> dict[str, torch.Tensor]:
+    def denoising_loss(self, batch) -> dict[str, torch.Tensor]:
+        x0, text = batch if self.text_dim else (batch, None)
         n = x0.size(0)
+        if text is not None:  # classifier-free guidance: some pictures train without their caption
+            text = text * (self.noise.rand(n, 1, device=x0.device) >= UNCONDITIONAL).to(text)
         t = self.noise.randint(0, TIMESTEPS, n, device=x0.device)
         eps = self.noise.randn(n, *x0.shape[1:], device=x0.device)
         a = self._alpha(t, x0)
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps
         target = eps if self.prediction == "eps" else a.sqrt() * eps - (1 - a).sqrt() * x0
-        loss = F.mse_loss(self.unet(x_t, t).float(), target.float())
+        out = self.unet(x_t, t) if text is None else self.unet(x_t, t, text)
+        loss = F.mse_loss(out.float(), target.float())
         return {"loss": loss, "mse": loss.detach()}
 
     def _alpha(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -136,10 +149,10 @@ class Diffusion(Method):
         size = self.sampler.image_size
         return (self.sampler.channels, size, size)
 
-    def _predict(self, x: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x̂_0, ε̂) from the UNet at timestep ``t`` (x̂_0 unclipped)."""
+    def _predict(self, x: torch.Tensor, t: int, text: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x̂_0, ε̂) from the UNet at timestep ``t`` (x̂_0 unclipped); with a caption, classifier-free guided."""
         ts = torch.full((x.size(0),), t, device=x.device, dtype=torch.long)
-        out = self.unet(x, ts).float()
+        out = self._guided(x, ts, text) if text is not None else self.unet(x, ts).float()
         a = self._alpha(ts, x)
         if self.prediction == "eps":
             eps = out
@@ -149,16 +162,25 @@ class Diffusion(Method):
             eps = (1 - a).sqrt() * x + a.sqrt() * out
         return x0, eps
 
+    def _guided(self, x: torch.Tensor, ts: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Classifier-free guidance (Ho & Salimans 2022): u + w·(c − u) from one batched UNet call, c with the
+        caption and u without; rows without a caption (all zero) get u alone."""
+        both = self.unet(torch.cat([x, x]), torch.cat([ts, ts]), torch.cat([text, torch.zeros_like(text)])).float()
+        cond, uncond = both.chunk(2)
+        return uncond + self.guidance * (cond - uncond)
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor, steps: int | None = None, eta: float | None = None) -> torch.Tensor:
-        """Pictures in [-1, 1] from starting noise ``z`` (N × C·H·W) by ``steps`` DDIM/DDPM steps."""
+        """Pictures in [-1, 1] from starting noise ``z`` (N × C·H·W, then the caption for a text model) by
+        ``steps`` DDIM/DDPM steps."""
         steps = steps or self.sample_steps
         eta = sampler_eta(self.sampler_name) if eta is None else eta
-        x = z.float().reshape(-1, *self._shape())
+        text = z[:, -self.text_dim :].float() if self.text_dim else None
+        x = z[:, : z.size(1) - self.text_dim].float().reshape(-1, *self._shape())
         generators = latent_generators(z) if eta > 0 else []
         ts = sampling_timesteps(steps)
         for t, t_prev in zip(ts, ts[1:] + [-1]):
-            x0, eps = self._predict(x, t)
+            x0, eps = self._predict(x, t, text)
             x0 = x0.clamp(-1, 1)
             a = self._alpha(torch.tensor([t]), x)
             a_prev = self._alpha(torch.tensor([t_prev]), x)
@@ -188,4 +210,6 @@ class Diffusion(Method):
             x = a.sqrt() * pred_x0 + (1 - a).sqrt() * eps
             if trajectory is not None:
                 trajectory.append(x.clone())
+        if self.text_dim:  # inverted without a caption; the empty caption decodes it back the same way
+            return torch.cat([x.flatten(1), torch.zeros(x.size(0), self.text_dim, device=x.device)], 1)
         return x.flatten(1)

@@ -223,38 +223,6 @@ class GAN(Method):
         return grad.float().pow(2).flatten(1).sum(1).mean()
 
     # -- sampling ---------------------------------------------------------------------------
-    def latents(
-        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
-    ) -> torch.Tensor:
-        """As :meth:`Method.latents`; a text-conditioned model's rows end with a caption embedding drawn
-        from its bank of training captions (replace it with :meth:`with_text` to follow a prompt)."""
-        if not self.text_dim:
-            return super().latents(n, generator, truncation)
-        bank = self.G.captions
-        rows = []
-        for _ in range(n):  # row by row, as the base class does: picture i of a seed whatever n is
-            z = self.truncate(torch.randn(1, self.G.z_dim, generator=generator), truncation, generator)
-            pick = torch.randint(len(bank), (1,), generator=generator)
-            rows.append(torch.cat([z, bank[pick].cpu()], 1))
-        return torch.cat(rows).to(bank.device)
-
-    def with_text(self, latents: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """``latents`` with their caption part replaced by ``text`` (one 384-d embedding, or one per row)."""
-        if not self.text_dim:
-            raise ValueError("this model was trained without text (--text-cond)")
-        text = text.to(latents).reshape(-1, self.text_dim).expand(latents.size(0), -1)
-        return torch.cat([latents[:, : self.G.z_dim], text], 1)
-
-    def preview_inputs(self, n: int, generator: torch.Generator, data=None):
-        """Text-conditioned: the grid draws the first training pictures' captions, one per row of 8, so
-        each row shows one caption with eight latents."""
-        latents = self.latents(n, generator)
-        text = getattr(data, "text_embeddings", None)
-        if not self.text_dim or text is None:
-            return latents
-        rows = (n + self.preview_columns - 1) // self.preview_columns
-        return self.with_text(latents, text[:rows].repeat_interleave(self.preview_columns, 0)[:n])
-
     def truncate(self, z: torch.Tensor, truncation: float | None, generator: torch.Generator | None) -> torch.Tensor:
         """The truncation trick of Brock et al. 2019 (BigGAN): resample every latent entry whose
         magnitude exceeds ``truncation``; smaller values trade variety for typicality."""

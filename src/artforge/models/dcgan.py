@@ -17,22 +17,11 @@ in G, strided convolutions + LeakyReLU(0.2) in D.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from artforge.models.layers import FastDropout, level_widths, raw_weight, upsampling_levels
+from artforge.models.layers import TEXT_BANK, FastDropout, level_widths, raw_weight, text_input, upsampling_levels
 from artforge.models.registry import register_model
-
-TEXT_BANK = 256  # training-caption embeddings a text-conditioned generator keeps, to draw from without a prompt
-
-
-def text_input(e: torch.Tensor) -> torch.Tensor:
-    """A caption embedding as the networks take it: unit length, then scaled so each entry has about the
-    spread of a latent entry (a 384-d unit vector's entries are ~0.05; z's are ~1).  Normalising here also
-    makes any blend or walk of captions a valid input."""
-    return F.normalize(e.float(), dim=1) * e.size(1) ** 0.5
-
 
 # ----------------------------------------------------------------------------- seed port
 

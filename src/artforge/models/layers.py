@@ -9,6 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+TEXT_BANK = 256  # training-caption embeddings a text-conditioned network keeps, to draw from without a prompt
+
+
+def text_input(e: torch.Tensor) -> torch.Tensor:
+    """A caption embedding as the networks take it: unit length, then scaled so each entry has about the
+    spread of a latent entry (a 384-d unit vector's entries are ~0.05; z's are ~1).  Normalising here also
+    makes any blend or walk of captions a valid input; the all-zero "no caption" stays zero."""
+    return F.normalize(e.float(), dim=1) * e.size(1) ** 0.5
+
 
 def raw_weight(module: nn.Module) -> torch.Tensor:
     """The weight parameter to initialise: under spectral norm that is ``parametrizations.weight.original``

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artforge.models.layers import level_widths
+from artforge.models.layers import TEXT_BANK, level_widths, text_input
 from artforge.models.registry import register_model
 
 ATTENTION_MAX_RES = 16  # self-attention at resolutions up to this (DDPM: 16×16)
@@ -118,6 +118,7 @@ class UNet(nn.Module):
         max_width: int = 256,
         blocks: int = 2,
         dropout: float = 0.1,
+        text_dim: int = 0,
         **_,
     ):
         super().__init__()
@@ -127,12 +128,17 @@ class UNet(nn.Module):
         if width < 8 or blocks < 1:
             raise ValueError(f"ddpm needs --width of at least 8 (got {width}) and at least one block per level")
         self.image_size, self.channels = image_size, channels
-        self.latent_dim = channels * image_size * image_size  # the starting noise x_T, flattened
+        self.noise_dim = channels * image_size * image_size  # the starting noise x_T, flattened
+        # text-conditioned (--text-cond): the latent is [x_T | caption embedding], as for the dcgan
+        self.text_dim, self.latent_dim = text_dim, self.noise_dim + text_dim
         widths = list(reversed(level_widths(levels, width, max_width)))  # finest first: e.g. 64, 128, 256
         resolutions = [image_size // 2**i for i in range(levels)]
         emb_dim = 4 * width
         self.time_dim = width
         self.time_mlp = nn.Sequential(nn.Linear(width, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        if text_dim:  # the caption joins the timestep embedding that every residual block receives
+            self.text_mlp = nn.Sequential(nn.Linear(text_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+            self.register_buffer("captions", torch.zeros(TEXT_BANK, text_dim))
         self.conv_in = nn.Conv2d(channels, width, 3, padding=1)
 
         self.down, self.downsample, skips = nn.ModuleList(), nn.ModuleList(), [width]
@@ -163,8 +169,13 @@ class UNet(nn.Module):
         self.norm_out = nn.GroupNorm(_groups(c), c)
         self.conv_out = _zero(nn.Conv2d(c, channels, 3, padding=1))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.time_mlp(timestep_features(t, self.time_dim).to(x.dtype))
+        if self.text_dim and text is not None:
+            given = (text.norm(dim=1, keepdim=True) > 1e-6).to(
+                emb.dtype
+            )  # all-zero: no caption (guidance's other half)
+            emb = emb + self.text_mlp(text_input(text)).to(emb.dtype) * given
         h = self.conv_in(x)
         skips = [h]
         for level, down in zip(self.down, self.downsample):

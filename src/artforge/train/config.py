@@ -47,7 +47,7 @@ class TrainConfig:
     style_mixing: float = 0.9           # stylegan: probability of style-mixing regularisation per sample
     pl_weight: float = 2.0              # stylegan: path-length regularisation weight; 0 = off
     grow_kimg: float = 10.0             # pggan: thousands of images per fade-in, and per stable phase after it
-    text_cond: bool = False             # dcgan: captions (NAME.txt / built-in) condition G and D (MiniLM embeddings)
+    text_cond: bool = False             # dcgan, ddpm: captions (NAME.txt / built-in) condition the model (MiniLM)
     beta: float = 1.0                   # VAE KL weight (1 = the true ELBO)
     prediction: str = "v"               # ddpm: what the UNet predicts: v (Salimans & Ho 2022) | eps (Ho et al. 2020)
     sample_steps: int = 50              # ddpm: DDIM steps per picture for grids, evaluation and generate
@@ -189,7 +189,7 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
         raise ArtforgeError(f"--grow-kimg must be positive (got {c.grow_kimg})")
     if c.text_cond and c.model not in TEXT_MODELS:
         raise ArtforgeError(
-            f"--text-cond works with --model {' or '.join(TEXT_MODELS)} (projection discriminator); not {c.model}. "
+            f"--text-cond works with --model {' or '.join(TEXT_MODELS)}; not {c.model}. "
             "Other models follow text through the matcher: artforge generate RUN --prompt TEXT"
         )
     if c.spectral_norm is None:
@@ -240,7 +240,7 @@ def resolve(cfg: TrainConfig, family_method: str, n_images: int) -> TrainConfig:
 
 
 DEFAULT_BATCH = 64
-TEXT_MODELS = ("dcgan",)  # families whose networks take a caption embedding (text_dim)
+TEXT_MODELS = ("dcgan", "ddpm")  # families whose networks take a caption embedding (text_dim)
 # Latent sizes by method: DCGAN's 100 (Radford et al.), FastGAN's and our StyleGAN preset's 256, the VAE's 128.
 LATENT_DIMS = {"gan": 100, "stylegan": 256, "fastgan": 256, "pggan": 256}
 DEFAULT_LOSSES = {"fastgan": "hinge", "pggan": "wgan-gp", "cyclegan": "lsgan"}  # each paper's own

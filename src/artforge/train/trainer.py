@@ -259,7 +259,7 @@ class Trainer:
         distributed.broadcast_modules(self.dist, list(nets.values()))
         self.method = create_method(family.method, nets, **method_kwargs(cfg))
         if cfg.text_cond:
-            self._prepare_text(nets["generator"])
+            self._prepare_text(self.method.sampler)
         # One noise stream for the global batch, reseeded every step (artforge.randomness).
         self.method.noise = SampleNoise(torch.Generator(), self.dist.rank, self.dist.world)
         self.export_config = {
@@ -326,8 +326,8 @@ class Trainer:
             return None, str(exc)
 
     def _prepare_text(self, generator: nn.Module) -> None:
-        """Caption embeddings for every picture, and the generator's bank of training captions (what it
-        draws without a prompt): the same seeded choice on every rank."""
+        """Caption embeddings for every picture, and the sampling network's bank of training captions (what
+        it draws without a prompt): the same seeded choice on every rank."""
         from artforge.crossmodal.text import caption_embeddings
 
         warn = (lambda msg: print(f"warning: {msg}", file=sys.stderr)) if self.dist.is_main else (lambda msg: None)
