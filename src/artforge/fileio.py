@@ -125,3 +125,27 @@ def unique_stem(stem: str, taken: set[str]) -> str:
         name = f"{stem}-{k}"
     taken.add(name)
     return name
+
+
+def save_tensors_with_config(path: Path, tensors: dict, config: dict) -> None:
+    """``tensors`` as safetensors with ``config`` (JSON) in the file's metadata — one atomic file, no pickle —
+    and a readable ``config.json`` copy beside it (the critic's and the matcher's format)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    text = json.dumps(config, indent=1)
+    tensors = {k: v.detach().contiguous() for k, v in tensors.items()}
+    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata={"config": text}))
+    atomic_write_bytes(Path(path).parent / "config.json", text.encode())
+
+
+def load_tensors_with_config(path: Path) -> tuple[dict, dict]:
+    """(config, tensors) of a file written by :func:`save_tensors_with_config`; any failure raises (the
+    caller turns it into one clear line naming what it was reading)."""
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return json.loads(f.metadata()["config"]), {k: f.get_tensor(k) for k in f.keys()}

@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sys
 from dataclasses import asdict, dataclass, field
@@ -29,15 +28,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
 from artforge.backbones import create_backbone
 from artforge.crossmodal.text import TEXT_DIM, embed_texts, embed_unique
 from artforge.errors import ArtforgeError
 from artforge.evaluate.features import DEFAULT_BACKBONE, DEFAULT_SIZE, extract_features
-from artforge.fileio import atomic_write, atomic_write_bytes
+from artforge.fileio import load_tensors_with_config, save_tensors_with_config
 
 DEFAULT_MATCHER = Path(__file__).resolve().parents[1] / "assets" / "default-matcher"
 FILE = "matcher.safetensors"
@@ -115,10 +112,7 @@ class Matcher(nn.Module):
     def save(self, directory: str | Path) -> Path:
         """``matcher.safetensors`` (weights + config in its metadata: one atomic file) and a readable config.json."""
         directory = Path(directory)
-        config = json.dumps(asdict(self.cfg), indent=1)
-        tensors = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        atomic_write(directory / FILE, lambda tmp: save_file(tensors, str(tmp), metadata={"config": config}))
-        atomic_write_bytes(directory / "config.json", config.encode())
+        save_tensors_with_config(directory / FILE, self.state_dict(), asdict(self.cfg))
         return directory
 
     @classmethod
@@ -130,10 +124,8 @@ class Matcher(nn.Module):
                 "artforge matcher train CAPTIONED_FOLDER --out MATCHER_DIR"
             )
         try:
-            with safe_open(str(path), "pt") as f:
-                cfg = MatcherConfig(**json.loads(f.metadata()["config"]))
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-            matcher = cls(cfg)
+            config, tensors = load_tensors_with_config(path)
+            matcher = cls(MatcherConfig(**config))
             matcher.load_state_dict(tensors)
         except Exception as e:  # noqa: BLE001 — a damaged or foreign file of any kind gets one clear line
             raise ArtforgeError(f"cannot read the matcher in {directory}: {e}") from None
@@ -177,7 +169,8 @@ def retrieval_accuracy(img_emb: torch.Tensor, captions: list[str], text_emb_of: 
     """
     distinct = sorted(text_emb_of)
     table = torch.stack([text_emb_of[c] for c in distinct])
-    truth = torch.tensor([distinct.index(c) for c in captions])
+    row_of = {c: i for i, c in enumerate(distinct)}
+    truth = torch.tensor([row_of[c] for c in captions])
     ranks = (img_emb @ table.T).argsort(dim=1, descending=True)
     top1 = (ranks[:, 0] == truth).float().mean().item()
     top5 = (ranks[:, :5] == truth[:, None]).any(1).float().mean().item()
@@ -208,7 +201,8 @@ def train_matcher(
     log(f"sentence embeddings of {len(distinct)} captions and {cfg.variants} shortened versions of each ...")
     full = embed_unique(captions)
     shortened = embed_unique([v for c in distinct for v in shortened_captions(c, cfg.variants, cfg.seed)])
-    variant_of = shortened.view(len(distinct), cfg.variants, -1)[torch.tensor([distinct.index(c) for c in captions])]
+    row_of = {c: i for i, c in enumerate(distinct)}
+    variant_of = shortened.view(len(distinct), cfg.variants, -1)[torch.tensor([row_of[c] for c in captions])]
     gen = torch.Generator().manual_seed(cfg.seed)
     order = torch.randperm(len(captions), generator=gen)
     n_held = int(len(order) * cfg.heldout) if len(order) >= 50 else 0

@@ -13,20 +13,17 @@ Saved as ``critic.safetensors`` with its config in the file's metadata (no pickl
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from artforge.backbones import create_backbone
 from artforge.errors import ArtforgeError
 from artforge.evaluate.features import features_at_size
 from artforge.evaluate.measures import MEASURES, compute_measures
-from artforge.fileio import atomic_write, atomic_write_bytes
+from artforge.fileio import load_tensors_with_config, save_tensors_with_config
 
 TIERS = ("low", "mid", "high")
 TIER_SCORES = {"low": 5 / 3, "mid": 5.0, "high": 25 / 3}  # centres of the thirds of 0–10
@@ -162,12 +159,7 @@ class Critic:
         """Write ``critic.safetensors`` (tensors + config in its metadata: one atomic file) and a
         readable ``config.json`` copy."""
         directory = Path(directory)
-        config = json.dumps(asdict(self.cfg), indent=1)
-        tensors = {k: v.contiguous() for k, v in self.t.items()}
-        atomic_write(
-            directory / "critic.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata={"config": config})
-        )
-        atomic_write_bytes(directory / "config.json", config.encode())
+        save_tensors_with_config(directory / "critic.safetensors", self.t, asdict(self.cfg))
         return directory
 
     @classmethod
@@ -179,9 +171,8 @@ class Critic:
                 "make one with: artforge critic train DIR_OR_CSV --out CRITIC_DIR"
             )
         try:
-            with safe_open(str(path), "pt") as f:
-                cfg = CriticConfig(**json.loads(f.metadata()["config"]))
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
+            config, tensors = load_tensors_with_config(path)
+            cfg = CriticConfig(**config)
         except Exception as e:  # noqa: BLE001 — a damaged file of any kind gets one clear line
             raise ArtforgeError(f"cannot read the critic in {directory}: {e}") from None
         return cls(cfg, tensors)
