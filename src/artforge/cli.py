@@ -487,6 +487,7 @@ def _csv(kind=str):
     return parse
 
 
+_STYLE_OUT_DEFAULT = "out/style.png"
 # Flags of `artforge style` that map one-to-one onto GatysConfig fields (None = the config's default).
 _STYLE_FIELDS = (
     "content_weight",
@@ -509,14 +510,18 @@ _STYLE_FIELDS = (
     "backbone",
     "tile",
     "tile_size",
+    "coarse_size",
 )
 
 
 def _cmd_style(args: argparse.Namespace) -> int:
     from artforge.style.gatys import GatysConfig
     from artforge.style.run import run_style
+    from artforge.style.video import is_video
     from artforge.train.precision import resolve_device
 
+    if is_video(args.content):
+        return _style_video(args, str(resolve_device(args.device)))
     overrides = {k: getattr(args, k) for k in _STYLE_FIELDS if getattr(args, k) is not None}
     config = GatysConfig(**overrides, device=str(resolve_device(args.device)), progress=not args.no_progress)
     summary = run_style(
@@ -536,6 +541,32 @@ def _cmd_style(args: argparse.Namespace) -> int:
         from artforge.style.quality import format_scores
 
         print(format_scores(summary["scores"]))
+    return 0
+
+
+def _style_video(args: argparse.Namespace, device: str) -> int:
+    from artforge.style.video import VideoSettings, stylize_video
+
+    if not args.fast:
+        raise ArtforgeError("a video is stylised with the fast path only: add --fast")
+    if args.mask:
+        raise ArtforgeError("--mask is for pictures; a video is stylised whole")
+    out = args.out if args.out != _STYLE_OUT_DEFAULT else "out/style.mp4"
+    settings = VideoSettings(
+        size=args.image_size or VideoSettings.size,
+        smooth=VideoSettings.smooth if args.smooth is None else args.smooth,
+        alpha=1.0 if args.alpha is None else args.alpha,
+        weights=args.style_blend_weights,
+        preserve_color=args.original_colors is not None,
+        max_frames=args.max_frames,
+        device=device,
+    )
+    summary = stylize_video(args.content, args.styles, out, settings, args.adain, progress=not args.no_progress)
+    sound = "with its sound" if summary["sound"] else "no sound in the source"
+    print(
+        f"{summary['out']} ({summary['frames']} frames, {summary['size'][1]}x{summary['size'][0]}, {sound}, "
+        f"{summary['frames_per_s']:.1f} frames/s; flicker {summary['flicker']:.2f} of the source's frame changes)"
+    )
     return 0
 
 
@@ -580,6 +611,50 @@ def _cmd_style_train_adain(args: argparse.Namespace) -> int:
     )
     print(f"decoder in {out}; use it with: artforge style PHOTO STYLE --fast --adain {out} -o out.png")
     return 0
+
+
+def _cmd_style_sheet(args: argparse.Namespace) -> int:
+    from artforge.style.sheet import style_sheet
+    from artforge.train.precision import resolve_device
+
+    summary = style_sheet(
+        args.photo,
+        args.styles,
+        args.out,
+        size=args.size,
+        columns=args.columns,
+        alpha=args.alpha,
+        preserve_color=args.original_colors,
+        adain_path=args.adain,
+        device=str(resolve_device(args.device)),
+    )
+    for skipped in summary["skipped"]:
+        print(f"artforge: skipped {skipped}", file=sys.stderr)
+    print(f"{summary['out']} ({len(summary['styles'])} styles, {summary['seconds']:.1f} s)")
+    for i, name in enumerate(summary["styles"], 1):
+        print(f"  {i}. {name}")
+    return 0
+
+
+def _add_style_sheet_parser(sub) -> None:
+    q = _add_style_action(
+        sub,
+        "sheet",
+        description="One photo in many styles (the fast path), to pick a style by looking. Examples:\n"
+        "  artforge style sheet photo.jpg -o sheet.png                (artforge's own paintings)\n"
+        "  artforge style sheet photo.jpg styles/*.jpg builtin -o sheet.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("photo", help="the picture to repaint")
+    q.add_argument("styles", nargs="*", metavar="style", help="style pictures, and/or 'builtin' (default: builtin)")
+    q.add_argument("-o", "--out", default="out/style-sheet.png", help="the sheet PNG (default out/style-sheet.png)")
+    q.add_argument("--size", type=int, default=320, help="long side of each cell in pixels (default 320)")
+    q.add_argument("--columns", type=int, help="cells per row (default: as square as possible)")
+    q.add_argument("--alpha", type=float, default=1.0, help="0 = content … 1 = full style (default 1)")
+    q.add_argument("--original-colors", action="store_true", help="keep the photo's colours")
+    q.add_argument("--adain", help="an AdaIN model folder (default: the shipped decoder)")
+    q.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    q.set_defaults(func=_cmd_style_sheet)
 
 
 def _add_train_adain_parser(sub) -> None:
@@ -630,12 +705,14 @@ def _add_style_parser(sub) -> None:
         "  artforge style photo.jpg a.jpg b.jpg --style-blend-weights 3,1 --original-colors -o out.png\n"
         "  artforge style photo.jpg a.jpg b.jpg --mask sky.png -o out.png   (white = a, rest = b)\n"
         "  artforge style big.jpg starry.jpg --image-size 2048 --tile-size 512 -o big.png\n"
+        "  artforge style clip.mp4 starry.jpg --fast -o clip-styled.mp4   (a video: sound kept)\n"
+        "  artforge style sheet photo.jpg -o sheet.png   (the photo in many styles, to pick one)\n"
         "Large pictures are done coarse-to-fine, in overlapping tiles above --tile-size.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("content", help="the picture to repaint")
+    p.add_argument("content", help="the picture (or, with --fast, the video) to repaint")
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
-    p.add_argument("-o", "--out", default="out/style.png", help="output PNG (default out/style.png)")
+    p.add_argument("-o", "--out", default=_STYLE_OUT_DEFAULT, help="output PNG (default out/style.png; a video: .mp4)")
     g = p.add_argument_group("loss")
     g.add_argument("--content-weight", type=float, help="content loss weight (default: the backbone's)")
     g.add_argument("--style-weight", type=float, help="style loss weight (default: the backbone's)")
@@ -645,7 +722,7 @@ def _add_style_parser(sub) -> None:
     g.add_argument("--style-blend-weights", type=_csv(float), help="one weight per style picture, e.g. 3,1")
     g.add_argument("--backbone", help=f"feature network: {', '.join(sorted(STYLE_BACKBONES))} (default {d.backbone})")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--init", help="content (default), random, or a picture file to start from")
+    g.add_argument("--init", help="content (default), random, fast (the --fast result) or a picture file to start from")
     g.add_argument("--optimizer", choices=["lbfgs", "adam"], help="default lbfgs")
     g.add_argument("--learning-rate", type=float, help="adam step size (default 0.02); lbfgs: 1")
     g.add_argument("--iterations", type=int, help=f"default {d.iterations}")
@@ -660,6 +737,12 @@ def _add_style_parser(sub) -> None:
         help="tiles for large pictures (default: above --tile-size); --no-tile optimises in one piece",
     )
     g.add_argument("--tile-size", type=int, help=f"tile side in pixels (default {d.tile_size})")
+    g.add_argument(
+        "--coarse-size",
+        type=int,
+        help="start coarse-to-fine at this long side, at any size; 0 = only above --tile-size "
+        f"(default {d.coarse_size})",
+    )
     g.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("look")
@@ -682,6 +765,12 @@ def _add_style_parser(sub) -> None:
     g = p.add_argument_group("fast and report")
     g.add_argument("--fast", action="store_true", help="AdaIN: one forward pass instead of an optimisation")
     g.add_argument("--adain", help="with --fast: an AdaIN model folder (default: the shipped decoder)")
+    g.add_argument(
+        "--smooth",
+        type=float,
+        help="a video: temporal smoothing against flicker, 0 (off) .. 0.95 (default 0.6)",
+    )
+    g.add_argument("--max-frames", type=int, help="a video: stop after this many frames (a preview)")
     g.add_argument(
         "--report",
         action="store_true",
@@ -924,6 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_style_parser(sub)
     _add_train_adain_parser(sub)
+    _add_style_sheet_parser(sub)
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(func=_cmd_models)

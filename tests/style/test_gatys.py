@@ -136,6 +136,16 @@ def test_random_and_file_init_and_adam(content, style, tmp_path):
     assert (from_file.image - content).abs().mean() > 0.1  # it started from the painting, not the photo
 
 
+def test_fast_init_starts_from_the_adain_result(content, style):
+    from artforge.style.adain import load_adain, stylize_fast
+
+    start = stylize_fast(load_adain(), content, [style])
+    zero = stylize(content, [style], cfg(init="fast", iterations=0))
+    assert (zero.image - start).abs().max() < 1e-5  # no iteration: exactly the fast result
+    refined = stylize(content, [style], cfg(init="fast", iterations=5))
+    assert refined.history[-1]["loss"] < refined.history[0]["loss"]
+
+
 def test_callback_runs_every_save_every(content, style):
     seen = []
     stylize(content, [style], cfg(iterations=6, save_every=2), callback=lambda step, img: seen.append(step))
@@ -151,6 +161,7 @@ def test_callback_runs_every_save_every(content, style):
         (dict(alpha=1.5), "--alpha"),
         (dict(init="/no/such.png"), "--init"),
         (dict(optimizer="sgd"), "--optimizer"),
+        (dict(coarse_size=8), "--coarse-size"),
     ],
 )
 def test_bad_settings_are_artforge_errors(changes, message, content, style):

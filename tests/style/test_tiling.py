@@ -126,6 +126,19 @@ def test_stylize_large_runs_the_pyramid_with_tiles(make_photo, style):
     assert (result.image - content).abs().mean() > 0.05
 
 
+def test_coarse_size_runs_a_pyramid_below_the_tile_size(make_photo, style):
+    content = make_photo(side=96)
+    sizes = []
+    stylize(
+        content,
+        [style],
+        cfg(coarse_size=48, iterations=3, save_every=1),
+        callback=lambda step, img: sizes.append(tuple(img.shape[-2:])),
+    )
+    assert sizes[0] == (32, 48) and sizes[-1] == tuple(content.shape[-2:])  # 48 px first, then the full size
+    assert pyramid_sizes((64, 96), tile_size=512, coarse_size=24) == [(16, 24), (32, 48), (64, 96)]
+
+
 def test_no_tile_optimises_in_one_piece(make_photo, style):
     content = make_photo(side=80)
     result = stylize(content, [style], cfg(tile_size=64, tile=False, iterations=3))

@@ -294,23 +294,42 @@ def stylize_fast(
 
 
 def _stylize(model, content, styles, weights, alpha, preserve_color, mask) -> torch.Tensor:
-    device, tap = model.device, model.spec.tap
-    content = content.to(device).float()
-    styles = [_fit_style(s.to(device).float(), 2 * model.stride, STYLE_MAX_SIDE) for s in styles]
-    if preserve_color:
-        styles = [_match_color(s, content) for s in styles]
+    content = content.to(model.device).float()
+    stats = style_statistics(model, styles, colour_of=content if preserve_color else None)
     size = tuple(content.shape[-2:])
     padded = _pad_to_multiple(content, model.stride)
-    fc = model.encode(padded, (tap,))[tap]
-    stats = [channel_stats(model.encode(s, (tap,))[tap]) for s in styles]
+    fc = model.encode(padded, (model.spec.tap,))[model.spec.tap]
     if mask is None:
-        w = _normalised_weights(weights, len(styles))
-        t = sum(wk * adain(fc, *st) for wk, st in zip(w, stats))
+        t = adain_target(fc, stats, weights)
     else:
-        masks = _region_masks(mask, len(styles), size, tuple(padded.shape[-2:]), device)
+        masks = _region_masks(mask, len(styles), size, tuple(padded.shape[-2:]), model.device)
         t = _masked_targets(fc, stats, masks, with_content=masks.shape[0] > len(styles))
     t = alpha * t + (1 - alpha) * fc  # eq. 14: the content/style trade-off
     return model.decode(t)[..., : size[0], : size[1]].clamp(-1, 1)
+
+
+def style_statistics(
+    model: AdaINModel, styles: Sequence[torch.Tensor], colour_of: torch.Tensor | None = None
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Each style's channel mean and std at the AdaIN tap (recoloured to ``colour_of`` first, if given):
+    all AdaIN needs of a style, so a video computes them once."""
+    styles = [_fit_style(s.to(model.device).float(), 2 * model.stride, STYLE_MAX_SIDE) for s in styles]
+    if colour_of is not None:
+        styles = [_match_color(s, colour_of.to(model.device).float()) for s in styles]
+    tap = model.spec.tap
+    with torch.no_grad():
+        return [channel_stats(model.encode(s, (tap,))[tap]) for s in styles]
+
+
+def adain_target(
+    fc: torch.Tensor,
+    stats: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    weights: Sequence[float] | None = None,
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The (interpolated, §7.2) AdaIN target of content features ``fc`` for styles with ``stats``."""
+    w = _normalised_weights(weights, len(stats))
+    return sum(wk * adain(fc, *st, content_stats=content_stats) for wk, st in zip(w, stats))
 
 
 # --------------------------------------------------------------------------- export: safetensors + config.json

@@ -157,7 +157,7 @@ class GatysConfig:
     content_layers: tuple[str, ...] | None = None   # None = the backbone's defaults
     style_layers: tuple[str, ...] | None = None     # None = the backbone's defaults
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
-    init: str = "content"               # content | random | PATH to a picture
+    init: str = "content"               # content | random | fast (the AdaIN result) | PATH to a picture
     optimizer: str = "lbfgs"            # lbfgs | adam
     learning_rate: float | None = None  # adam step (default 0.02); L-BFGS uses 1 as neural-style does
     lbfgs_history: int = 100            # L-BFGS memory; each pair costs 2 × 3·H·W floats
@@ -172,6 +172,7 @@ class GatysConfig:
     backbone: str = DEFAULT_BACKBONE    # a name in STYLE_BACKBONES
     tile: bool | None = None            # tiled processing; None = when the image is larger than tile_size
     tile_size: int = 512                # tile side in pixels at the finest pyramid levels
+    coarse_size: int = 0                # coarse-to-fine from this long side (halving), at any size; 0 = only for tiles
     device: str = "cpu"
     progress: bool = True               # tqdm bar with the loss
     # fmt: on
@@ -187,12 +188,16 @@ class GatysConfig:
         _check(self.style_scale > 0, f"--style-scale must be positive, got {self.style_scale}")
         _check(self.tile_size >= 64, f"--tile-size must be at least 64, got {self.tile_size}")
         _check(
+            self.coarse_size == 0 or self.coarse_size >= 32,
+            f"--coarse-size must be 0 (off) or at least 32 pixels, got {self.coarse_size}",
+        )
+        _check(
             self.original_colors in ("none", "luminance", "histogram"),
             f"--original-colors must be luminance or histogram, got {self.original_colors!r}",
         )
         _check(
-            self.init in ("content", "random") or Path(self.init).is_file(),
-            f"--init must be content, random or a picture file; {self.init!r} is none of these",
+            self.init in ("content", "random", "fast") or Path(self.init).is_file(),
+            f"--init must be content, random, fast or a picture file; {self.init!r} is none of these",
         )
         for name in ("content_weight", "style_weight", "tv_weight"):
             _check(
@@ -424,10 +429,17 @@ class StyleResult:
     stopped_early: str = ""
 
 
-def initial_image(content: torch.Tensor, config: GatysConfig) -> torch.Tensor:
-    """neural-style's -init: the content picture, seeded noise, or a picture file resized to the content."""
+def initial_image(content: torch.Tensor, config: GatysConfig, styles: Sequence[torch.Tensor] = ()) -> torch.Tensor:
+    """neural-style's -init: the content picture, seeded noise, or a picture file resized to the content;
+    ``fast``: the content stylised by the shipped AdaIN decoder (the optimisation then starts from
+    strokes in the style's colours instead of the photo's, and only refines them)."""
     if config.init == "content":
         return content.clone()
+    if config.init == "fast":
+        from artforge.style.adain import load_adain, stylize_fast
+
+        weights = config.style_blend_weights
+        return stylize_fast(load_adain(device=content.device), content, list(styles), weights=weights)
     if config.init == "random":
         gen = torch.Generator().manual_seed(config.seed)
         return (torch.randn(content.shape, generator=gen) * 0.25).to(content.device)
@@ -592,7 +604,11 @@ def stylize(
     content = content.to(config.device).float()
     if mask is not None:
         mask = mask.to(content.device).float()
-    if config.tile or (config.tile is None and max(content.shape[-2:]) > config.tile_size):
+    if (
+        config.tile
+        or (config.tile is None and max(content.shape[-2:]) > config.tile_size)
+        or 0 < config.coarse_size < max(content.shape[-2:])
+    ):
         from artforge.style.tiling import stylize_large
 
         result = stylize_large(content, styles, config, mask, callback)
@@ -602,6 +618,6 @@ def stylize(
     styles = prepare_styles(content, styles, config)
     targets = make_targets(objective, content, styles, config, mask)
     post = (lambda step, img: callback(step, finish(img, content, config))) if callback else None
-    result = optimize(initial_image(content, config), objective, targets, config, post)
+    result = optimize(initial_image(content, config, styles), objective, targets, config, post)
     result.image = keep_unstyled_region(finish(result.image, content, config), content, mask, len(styles))
     return result

@@ -53,11 +53,13 @@ ALIGN = 32  # tile corners on multiples of the deepest stride, so feature crops 
 # --------------------------------------------------------------------------- geometry
 
 
-def pyramid_sizes(hw: tuple[int, int], tile_size: int) -> list[tuple[int, int]]:
-    """Sizes from coarse to fine: halve the final size until the long side fits in ``tile_size``."""
+def pyramid_sizes(hw: tuple[int, int], tile_size: int, coarse_size: int = 0) -> list[tuple[int, int]]:
+    """Sizes from coarse to fine: halve the final size until the long side fits in ``tile_size`` (and in
+    ``coarse_size``, when that is set)."""
     h, w = hw
     sizes = [(h, w)]
-    while max(sizes[0]) > tile_size:
+    start = min(tile_size, coarse_size) if coarse_size else tile_size
+    while max(sizes[0]) > start:
         ph, pw = sizes[0]
         sizes.insert(0, (max(1, round(ph / 2)), max(1, round(pw / 2))))
     return sizes
@@ -224,7 +226,7 @@ def stylize_large(
     at the final level, after every tile.
     """
     fine = fine_iterations if fine_iterations is not None else max(1, config.iterations // 3)
-    sizes = pyramid_sizes(tuple(content.shape[-2:]), config.tile_size)
+    sizes = pyramid_sizes(tuple(content.shape[-2:]), config.tile_size, config.coarse_size)
     objective, x, history, steps = StyleObjective(config), None, [], 0
     for level, hw in enumerate(sizes):
         cfg = config.replace(iterations=config.iterations if level == 0 else fine)
@@ -233,7 +235,7 @@ def stylize_large(
         with torch.no_grad():
             grams = [objective.grams(s) for s in prepare_styles(c_l, styles, config)]
             regions = style_regions(objective, grams, cfg, m_l, c_l)
-        x = initial_image(c_l, config) if x is None else resize(x, hw)
+        x = initial_image(c_l, config, styles) if x is None else resize(x, hw)
         last = level == len(sizes) - 1
         report = (
             (lambda s, img, base=steps: callback(base + s, finish(img, resize(content, img.shape[-2:]), config)))
