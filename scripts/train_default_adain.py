@@ -1,14 +1,24 @@
 """Train the AdaIN decoder shipped in src/artforge/assets/adain-decoder (what fast style transfer uses).
 
-    python scripts/train_default_adain.py                     # the shipped CPU version (about 15 min, 1 thread)
-    python scripts/train_default_adain.py --steps 40000 --size 512 --crop 256 --width 1 --out runs/adain-gpu
-                                                              # a full run: uses CUDA when there is a GPU
+    python scripts/train_default_adain.py --steps 8000 --crop 256               # stage 1: the paper's decoder
+    python scripts/train_default_adain.py --skips --steps 1500 --crop 128 \
+        --init-weights runs/adain-default --out runs/adain-default-skips       # stage 2: the shipped one
+    (`make default-adain` runs both; stage 1 took 4 min on an H200, stage 2 about 40 min on 2 CPU cores)
+
+Stage 1 trains the paper's decoder (stride-8 features only).  Measured (bench/style_anchor.py): its
+reconstruction of a photo with no style at all is already covered in fine speckle — 40 channels at
+stride 8 do not hold a photo's fine structure, so the decoder invents it.  Stage 2 adds the encoder's
+stride-4 and stride-2 stages as AdaIN'd skip inputs (artforge.models.adain, zero-initialised, so it
+starts as stage 1's decoder) and fine-tunes on real pictures.
 
 Offline and deterministic in its inputs (seed 0):
-- content: random square crops (random scale and place) of the scikit-image sample photos
-  (astronaut, chelsea, coffee, rocket, ...; grey ones as grey RGB) plus builtin:shapes pictures,
-  written once into OUT/content-SIZEpx/;
-- style: builtin:paintings (procedural painterly pictures; --style takes any folder or builtin instead).
+- content: random square crops (random scale and place) of scikit-image's sample photos and, when
+  Debian's wallpapers are installed (`apt-get install plasma-workspace-wallpapers gnome-backgrounds`),
+  of its photographs, plus builtin:shapes pictures; written once into OUT/content-SIZEpx/;
+- style: builtin:paintings (procedural painterly pictures) and random crops of Debian's artwork
+  wallpapers when installed, written once into OUT/style-SIZEpx/ (--style takes a folder instead).
+Every picture of bench/style_anchor.py's pairs is left out, so the bench measures pictures the
+decoder never saw.
 Training runs on artforge's shared trainer (OUT is an ordinary run folder: config.yaml, checkpoints/,
 model/, samples/, stats.jsonl, tb/).  Running the same command again continues an interrupted run; a
 larger --steps trains further (flags that fix the data or the network need a new --out).
@@ -30,33 +40,66 @@ from artforge.style.adain import ASSET, train_adain
 
 ROOT = Path(__file__).resolve().parents[1]
 # scikit-image sample pictures that ship with the wheel (no download); the grey ones add texture and light.
+# astronaut, chelsea (= cat), coffee and rocket are the bench's content photos: held out.
 PHOTOS = (
-    "astronaut.png",
-    "chelsea.png",
-    "coffee.png",
-    "rocket.jpg",
-    "motorcycle_left.png",
-    "ihc.png",
-    "hubble_deep_field.jpg",
-    "retina.jpg",
-    "color.png",
-    "camera.png",
-    "brick.png",
-    "grass.png",
-    "gravel.png",
-    "coins.png",
-    "moon.png",
-    "clock_motion.png",
-    "page.png",
+    "stereo_motorcycle",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "colorwheel",
+    "camera",
+    "brick",
+    "grass",
+    "gravel",
+    "coins",
+    "moon",
+    "clock",
+    "page",
 )
 
 
+# Debian's wallpapers (photographs, then artwork) that are not in the bench's pairs.
+DEBIAN_PHOTOS = tuple(
+    f"wallpaper:{n}" for n in ("ColdRipple", "DarkestHour", "Grey", "OneStandsOut", "Volna", "summer_1am")
+)
+DEBIAN_ART = tuple(
+    f"wallpaper:{n}"
+    for n in ("Cascade", "Canopee", "Cluster", "Elarun", "Kay", "Kokkini", "Opal", "Patak", "Shell", "FlyingKonqui")
+) + tuple(f"gnome:{n}" for n in ("adwaita-d", "adwaita-l", "grid-d", "grid-l", "pixels-d", "pixels-l", "wood-d"))
+
+
+def bench_pictures():
+    """bench/style_anchor.py as a module: its picture loader and its pairs (which training must not see)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("style_anchor", ROOT / "bench" / "style_anchor.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_photo(name: str) -> Image.Image:
-    """A scikit-image sample picture (a file in its wheel; no download) as RGB."""
+    """A scikit-image sample picture (its loader's name; shipped in the wheel, no download) as RGB."""
     from skimage import data
 
-    with Image.open(Path(data.data_dir) / name) as im:
-        return im.convert("RGB")
+    pixels = getattr(data, name)()
+    return Image.fromarray(pixels[0] if isinstance(pixels, tuple) else pixels).convert("RGB")  # stereo: the left
+
+
+def debian_pictures(specs: tuple[str, ...]) -> list[tuple[str, Image.Image]]:
+    """The installed ones of Debian's wallpapers ``specs`` (none of the bench's), as (name, RGB)."""
+    from artforge.errors import ArtforgeError
+
+    bench = bench_pictures()
+    held_out = {spec for pair in bench.PAIRS for spec in pair}
+    found = []
+    for spec in specs:
+        assert spec not in held_out, f"{spec} is a bench picture"
+        try:
+            found.append((spec.partition(":")[2], bench.load_picture(spec)))
+        except (ArtforgeError, OSError) as exc:
+            print(f"skipping {spec}: {exc}", file=sys.stderr)
+    return found
 
 
 def photo_crops(photo: Image.Image, n: int, size: int, rng: np.random.Generator) -> list[Image.Image]:
@@ -78,14 +121,36 @@ def build_content(folder: Path, size: int, crops_per_photo: int, n_shapes: int, 
     if done.is_file():
         return folder
     rng = np.random.default_rng(seed)
-    for name in PHOTOS:
-        for k, crop in enumerate(photo_crops(load_photo(name), crops_per_photo, size, rng)):
-            _save_png(crop, folder / f"photo-{Path(name).stem}-{k:03d}.png")
+    photos = [(Path(name).stem, load_photo(name)) for name in PHOTOS] + debian_pictures(DEBIAN_PHOTOS)
+    for name, photo in photos:
+        for k, crop in enumerate(photo_crops(photo, crops_per_photo, size, rng)):
+            _save_png(crop, folder / f"photo-{name}-{k:03d}.png")
     shapes = open_source("builtin:shapes", size, n_builtin=n_shapes, seed=seed, progress=False).images
     for i, pixels in enumerate(shapes):
         _save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), folder / f"shape-{i:04d}.png")
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(done, f"{len(PHOTOS) * crops_per_photo} photo crops + {n_shapes} shapes at {size} px\n".encode())
+    atomic_write_bytes(done, f"{len(photos) * crops_per_photo} photo crops + {n_shapes} shapes at {size} px\n".encode())
+    return folder
+
+
+def build_style(folder: Path, size: int, n_paintings: int, crops_per_art: int, seed: int) -> Path:
+    """builtin:paintings and crops of Debian's artwork in one folder, written once."""
+    from artforge.data.sources import open_source
+
+    done = folder.with_name(folder.name + ".complete")
+    if done.is_file():
+        return folder
+    rng = np.random.default_rng(seed + 1)
+    art = debian_pictures(DEBIAN_ART)
+    for name, picture in art:
+        for k, crop in enumerate(photo_crops(picture, crops_per_art, size, rng)):
+            _save_png(crop, folder / f"art-{name}-{k:03d}.png")
+    paintings = open_source("builtin:paintings", size, n_builtin=n_paintings, seed=seed, progress=False).images
+    for i, pixels in enumerate(paintings):
+        _save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), folder / f"painting-{i:04d}.png")
+    folder.mkdir(parents=True, exist_ok=True)
+    note = f"{len(art)} Debian artworks x {crops_per_art} crops + {n_paintings} builtin paintings at {size} px\n"
+    atomic_write_bytes(done, note.encode())
     return folder
 
 
@@ -126,8 +191,11 @@ def main() -> None:
         default=5.0,
         help="pixel identity loss (Park & Lee 2019), not in the AdaIN paper; 0 = off",
     )
-    p.add_argument("--style", default="builtin:paintings", help="style pictures: builtin:NAME or a folder")
+    p.add_argument("--style", help="style pictures: builtin:NAME or a folder (default: paintings + Debian artwork)")
     p.add_argument("--n-paintings", type=int, default=1000, help="how many built-in style pictures")
+    p.add_argument("--crops-per-art", type=int, default=12, help="random crops of each Debian artwork")
+    p.add_argument("--paper-decoder", action="store_true", help="stage 1: no skip inputs (the paper's decoder)")
+    p.add_argument("--init-weights", help="stage 2: start from this AdaIN run or export (fine-tuning)")
     p.add_argument("--crops-per-photo", type=int, default=40)
     p.add_argument("--n-shapes", type=int, default=150, help="builtin:shapes pictures among the content")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, mps")
@@ -137,10 +205,16 @@ def main() -> None:
     args = p.parse_args()
     out = Path(args.out)
     content = build_content(out / f"content-{args.size}px", args.size, args.crops_per_photo, args.n_shapes, args.seed)
-    style = style_source(args.style)
+    if args.style:
+        style = style_source(args.style)
+    else:
+        style = build_style(out / f"style-{args.size}px", args.size, args.n_paintings, args.crops_per_art, args.seed)
     note = (
-        f"content: {len(PHOTOS)} scikit-image photos x {args.crops_per_photo} random crops + {args.n_shapes} "
-        f"builtin:shapes; style: {style}; made by scripts/train_default_adain.py"
+        f"content: {(out / f'content-{args.size}px.complete').read_text().strip()}; style: "
+        f"{(out / f'style-{args.size}px.complete').read_text().strip() if not args.style else style}; "
+        f"{'paper decoder' if args.paper_decoder else 'skip inputs stage2, stage1'}"
+        f"{'; fine-tuned from ' + args.init_weights if args.init_weights else ''}"
+        "; made by scripts/train_default_adain.py"
     )
     train_adain(
         content,
@@ -160,6 +234,8 @@ def main() -> None:
         seed=args.seed,
         n_builtin=args.n_paintings,
         note=note,
+        init_weights=args.init_weights,
+        skips=not args.paper_decoder,
     )
     if not args.no_ship:
         ship(out)

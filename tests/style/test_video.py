@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import wave
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,55 +13,15 @@ from artforge.errors import ArtforgeError
 from artforge.style.video import VideoSettings, frame_change, is_video, stylize_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "style_video.py"
 
 
-def write_clip(path, frames: int = 12, size=(64, 48), noise: float = 6.0, sound: bool = True, fps: int = 12):
-    """A still scene with sensor noise and a small moving square (what makes per-frame stylisation flicker),
-    with a 440 Hz tone beside it."""
-    import imageio_ffmpeg
-    from PIL import Image
-    from skimage import data
-
-    rng = np.random.default_rng(0)
-    w, h = size
-    scene = np.asarray(Image.fromarray(data.astronaut()).resize((w, h), Image.LANCZOS)).astype(np.float32)
-    silent = path.with_name(path.stem + "-silent.mp4")
-    writer = imageio_ffmpeg.write_frames(
-        str(silent), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error"
-    )
-    writer.send(None)
-    for i in range(frames):
-        frame = scene.copy()
-        frame[10:20, 4 + 2 * i : 14 + 2 * i] = (40, 200, 60)
-        frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
-        writer.send(np.ascontiguousarray(frame))
-    writer.close()
-    if not sound:
-        silent.rename(path)
-        return path
-    rate = 16000
-    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate * frames // fps) / rate) * 32767).astype(np.int16)
-    wav = path.with_suffix(".wav")
-    with wave.open(str(wav), "wb") as f:
-        f.setnchannels(1), f.setsampwidth(2), f.setframerate(rate), f.writeframes(tone.tobytes())
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    cmd = [
-        ffmpeg,
-        "-y",
-        "-loglevel",
-        "error",
-        "-i",
-        str(silent),
-        "-i",
-        str(wav),
-        "-c:v",
-        "copy",
-        "-c:a",
-        "aac",
-        str(path),
-    ]
-    subprocess.run(cmd, check=True)
-    return path
+def write_clip(path, frames: int = 12, size=(64, 48), sound: bool = True):
+    """bench/style_video.py's clip: a still scene with sensor noise and a small moving square, a tone beside it."""
+    spec = importlib.util.spec_from_file_location("style_video", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.write_clip(path, frames=frames, size=size, sound=sound, fps=12)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from artforge.methods.base import Method, Phase, register_method
-from artforge.models.adain import DEFAULT_ENCODER, encoder_spec
+from artforge.models.adain import DEFAULT_ENCODER, spec_for_decoder
 
 PREVIEW_PAIRS = 8  # sample grids: a row of content pictures, a row of styles, a row of results
 
@@ -62,7 +62,9 @@ class AdaIN(Method):
 
             encoder_net = create_backbone(encoder, next(decoder.parameters()).device)
         # precision "fp32": the trainer's autocast decides the arithmetic; statistics stay fp32 anyway
-        self.model = AdaINModel(encoder_net, decoder, encoder, precision="fp32", spec=encoder_spec(encoder))
+        self.model = AdaINModel(
+            encoder_net, decoder, encoder, precision="fp32", spec=spec_for_decoder(encoder, decoder)
+        )
 
     def with_nets(self, nets: dict[str, nn.Module]) -> "AdaIN":
         return AdaIN(nets, encoder_net=self.model.encoder, **self.hparams)  # the frozen encoder is shared
@@ -128,19 +130,19 @@ def adain_loss(
     """
     from artforge.style.adain import adain, channel_stats
 
-    tap, style_taps = model.spec.tap, model.spec.style_taps
-    taps = tuple(dict.fromkeys(style_taps + (tap,)))
+    tap, style_taps, levels = model.spec.tap, model.spec.style_taps, model.spec.levels
+    taps = tuple(dict.fromkeys(style_taps + levels))
     with torch.no_grad():
-        fc = model.encode(content, (tap,))[tap]
+        fc = model.encode_levels(content)
         fs = model.encode(style, taps)
-        t = adain(fc, *channel_stats(fs[tap]))
-    fg = model.encode(model.decode(t), taps, grad=True)
-    content_loss = _per_picture_mse(fg[tap], t) / _energy(t)
+        t = {k: adain(fc[k], *channel_stats(fs[k])) for k in levels}  # the skips get their AdaIN too
+    fg = model.encode(model.decode_levels(t), taps, grad=True)
+    content_loss = _per_picture_mse(fg[tap], t[tap]) / _energy(t[tap])
     style_loss = sum(_stats_loss(fg[name], fs[name]) for name in style_taps) / len(style_taps)
     losses = {"content": content_loss.mean(), "style": style_loss.mean()}
     losses["loss"] = losses["content"] + style_weight * losses["style"]
     if identity_weight:
-        losses["identity"] = F.mse_loss(model.decode(fc), content.float())
+        losses["identity"] = F.mse_loss(model.decode_levels(fc), content.float())
         losses["loss"] = losses["loss"] + identity_weight * losses["identity"]
     return losses
 

@@ -48,7 +48,7 @@ from artforge.models.adain import (
     AdaINDecoder,
     EncoderSpec,
     decoder_kwargs,
-    encoder_spec,
+    spec_for_decoder,
 )
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "adain-decoder"
@@ -73,7 +73,7 @@ class AdaINModel(nn.Module):
     ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
-        self.encoder_name, self.spec = encoder_name, spec or encoder_spec(encoder_name)
+        self.encoder_name, self.spec = encoder_name, spec or spec_for_decoder(encoder_name, decoder)
         self.config = dict(config or {})
         self.precision = precision
 
@@ -96,9 +96,17 @@ class AdaINModel(nn.Module):
             feats = self.encoder.features(images, layers=tuple(layers), grad=grad)
         return {k: v.float() for k, v in feats.items()}
 
-    def decode(self, features: torch.Tensor) -> torch.Tensor:
+    def decode(self, features: torch.Tensor, skips: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         with self.autocast():
-            return self.decoder(features).float()
+            return self.decoder(features, skips).float()
+
+    def encode_levels(self, images: torch.Tensor, grad: bool = False) -> dict[str, torch.Tensor]:
+        """Features at every tap AdaIN works on (the deep tap and the decoder's skips)."""
+        return self.encode(images, self.spec.levels, grad)
+
+    def decode_levels(self, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Decode the AdaIN targets of every level (:meth:`encode_levels`' keys)."""
+        return self.decode(targets[self.spec.tap], [targets[name] for name in self.spec.skips])
 
 
 def build_model(
@@ -298,38 +306,47 @@ def _stylize(model, content, styles, weights, alpha, preserve_color, mask) -> to
     stats = style_statistics(model, styles, colour_of=content if preserve_color else None)
     size = tuple(content.shape[-2:])
     padded = _pad_to_multiple(content, model.stride)
-    fc = model.encode(padded, (model.spec.tap,))[model.spec.tap]
+    fcs = model.encode_levels(padded)
     if mask is None:
-        t = adain_target(fc, stats, weights)
+        targets = adain_targets(fcs, stats, weights)
     else:
         masks = _region_masks(mask, len(styles), size, tuple(padded.shape[-2:]), model.device)
-        t = _masked_targets(fc, stats, masks, with_content=masks.shape[0] > len(styles))
-    t = alpha * t + (1 - alpha) * fc  # eq. 14: the content/style trade-off
-    return model.decode(t)[..., : size[0], : size[1]].clamp(-1, 1)
+        with_content = masks.shape[0] > len(styles)
+        targets = {k: _masked_targets(fc, [st[k] for st in stats], masks, with_content) for k, fc in fcs.items()}
+    targets = {k: alpha * t + (1 - alpha) * fcs[k] for k, t in targets.items()}  # eq. 14, at every level
+    return model.decode_levels(targets)[..., : size[0], : size[1]].clamp(-1, 1)
+
+
+Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # channel mean and std per tap
 
 
 def style_statistics(
     model: AdaINModel, styles: Sequence[torch.Tensor], colour_of: torch.Tensor | None = None
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each style's channel mean and std at the AdaIN tap (recoloured to ``colour_of`` first, if given):
+) -> list[Stats]:
+    """Each style's channel mean and std at every AdaIN tap (recoloured to ``colour_of`` first, if given):
     all AdaIN needs of a style, so a video computes them once."""
     styles = [_fit_style(s.to(model.device).float(), 2 * model.stride, STYLE_MAX_SIDE) for s in styles]
     if colour_of is not None:
         styles = [_match_color(s, colour_of.to(model.device).float()) for s in styles]
-    tap = model.spec.tap
     with torch.no_grad():
-        return [channel_stats(model.encode(s, (tap,))[tap]) for s in styles]
+        return [{k: channel_stats(f) for k, f in model.encode_levels(s).items()} for s in styles]
 
 
-def adain_target(
-    fc: torch.Tensor,
-    stats: Sequence[tuple[torch.Tensor, torch.Tensor]],
+def adain_targets(
+    fcs: dict[str, torch.Tensor],
+    stats: Sequence[Stats],
     weights: Sequence[float] | None = None,
-    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> torch.Tensor:
-    """The (interpolated, §7.2) AdaIN target of content features ``fc`` for styles with ``stats``."""
+    content_stats: Stats | None = None,
+) -> dict[str, torch.Tensor]:
+    """The (interpolated, §7.2) AdaIN target at every tap of content features ``fcs`` for styles with ``stats``."""
     w = _normalised_weights(weights, len(stats))
-    return sum(wk * adain(fc, *st, content_stats=content_stats) for wk, st in zip(w, stats))
+    return {
+        k: sum(
+            wk * adain(fc, *st[k], content_stats=None if content_stats is None else content_stats[k])
+            for wk, st in zip(w, stats)
+        )
+        for k, fc in fcs.items()
+    }
 
 
 # --------------------------------------------------------------------------- export: safetensors + config.json
@@ -361,7 +378,13 @@ def load_adain(path: str | Path | None = None, device: str | torch.device = "cpu
         )
     try:  # the taps a decoder was trained with are part of it: read them, not today's defaults
         decoder = AdaINDecoder(**config["decoder"])
-        spec = EncoderSpec(str(config["tap"]), tuple(config["style_taps"]), int(config["decoder"]["in_channels"]))
+        spec = EncoderSpec(
+            str(config["tap"]),
+            tuple(config["style_taps"]),
+            int(config["decoder"]["in_channels"]),
+            tuple(config.get("skips", ())),
+            tuple(config["decoder"].get("skip_channels", ())),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(
             f"{directory / 'config.json'} has no usable decoder/tap entry ({exc!r}); "
@@ -409,6 +432,7 @@ def save_adain(model: AdaINModel, directory: Path, training: dict, dtype: torch.
         "encoder": model.encoder_name,
         "tap": model.spec.tap,
         "style_taps": list(model.spec.style_taps),
+        "skips": list(model.spec.skips),
         "decoder": model.decoder.config,
         "dtype": str(dtype).replace("torch.", ""),
         "paper": "Huang & Belongie, ICCV 2017",
@@ -440,6 +464,8 @@ def train_adain(
     save_every: int = 200,
     note: str = "",
     progress: bool = True,
+    init_weights: str | Path | None = None,
+    skips: bool = True,
 ) -> Path:
     """Train an AdaIN decoder on the shared trainer; returns the run folder ``out``, which
     :func:`load_adain` (and ``artforge style --fast --adain OUT``) reads.
@@ -447,9 +473,11 @@ def train_adain(
     ``content`` / ``style``: a folder or a ``builtin:NAME`` set each, loaded at ``size`` (square,
     centre crop); each step takes random ``crop``-pixel crops (default ``size // 2``, as the paper's
     256 of 512) with random horizontal flips (:mod:`artforge.methods.adain`).  ``width`` scales the
-    paper's decoder widths.  The run folder is like every artforge run (config.yaml, checkpoints/,
-    model/, samples/, stats.jsonl, tb/): Ctrl-C saves, a NaN stops with the last good state kept, and
-    the same call again on ``out`` continues it (a larger ``steps`` trains further).
+    paper's decoder widths; ``skips=False`` trains the paper's decoder (stride-8 features only);
+    ``init_weights`` (an AdaIN export) starts the decoder from its weights (fine-tuning; layers it
+    lacks, e.g. the skip inputs, start at zero).  The run folder is like every artforge run
+    (config.yaml, checkpoints/, model/, samples/, stats.jsonl, tb/): Ctrl-C saves, a NaN stops with
+    the last good state kept, and the same call again on ``out`` continues it (a larger ``steps`` trains further).
 
     Example::
 
@@ -482,6 +510,8 @@ def train_adain(
         note=note,
         progress=progress,
         out=str(out),
+        init_weights=None if init_weights is None else str(Path(init_weights).resolve()),
+        skips=skips,
     )
     if list_states(out):  # continue the run there; a changed setting that fixes it is refused
         given = {k: v for k, v in dataclasses.asdict(cfg).items() if v is not None and k != "source"}

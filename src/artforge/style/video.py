@@ -78,29 +78,40 @@ class TemporalAdaIN:
 
     def __init__(self, model, stats, settings: VideoSettings):
         self.model, self.stats, self.s = model, stats, settings
-        self.prev_features = self.prev_target = self.content_stats = self.prev_frame = self.prev_out = None
+        self.prev_features = self.prev_targets = self.content_stats = self.prev_frame = self.prev_out = None
 
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        from artforge.style.adain import _pad_to_multiple, adain_target, channel_stats
+        from artforge.style.adain import _pad_to_multiple, adain_targets, channel_stats
 
         model, beta = self.model, self.s.smooth
         size = tuple(frame.shape[-2:])
         with torch.no_grad():
-            fc = model.encode(_pad_to_multiple(frame.to(model.device).float(), model.stride), (model.spec.tap,))
-            fc = fc[model.spec.tap]
-            stats = channel_stats(fc)
+            fcs = model.encode_levels(_pad_to_multiple(frame.to(model.device).float(), model.stride))
+            stats = {k: channel_stats(f) for k, f in fcs.items()}
             if self.content_stats is not None and beta > 0:
-                stats = tuple(beta * old + (1 - beta) * new for old, new in zip(self.content_stats, stats))
+                stats = {
+                    k: tuple(beta * o + (1 - beta) * n for o, n in zip(self.content_stats[k], v))
+                    for k, v in stats.items()
+                }
             self.content_stats = stats
-            t = adain_target(fc, self.stats, self.s.weights, content_stats=stats)
-            t = self.s.alpha * t + (1 - self.s.alpha) * fc
-            if self.prev_target is not None and beta > 0 and self.prev_target.shape == t.shape:
-                change = (fc - self.prev_features).abs().mean(1, keepdim=True) / fc.abs().mean().clamp_min(1e-6)
-                keep = beta * torch.exp(-((change / CHANGE_SCALE) ** 2))
-                t = keep * self.prev_target + (1 - keep) * t
-            self.prev_features, self.prev_target = fc, t
-            out = model.decode(t)[..., : size[0], : size[1]].clamp(-1, 1)
+            targets = adain_targets(fcs, self.stats, self.s.weights, content_stats=stats)
+            targets = {k: self.s.alpha * t + (1 - self.s.alpha) * fcs[k] for k, t in targets.items()}
+            if self.prev_targets is not None and beta > 0:
+                targets = {
+                    k: self._keep_still(fcs[k], self.prev_features[k], t, self.prev_targets[k])
+                    for k, t in targets.items()
+                }
+            self.prev_features, self.prev_targets = fcs, targets
+            out = model.decode_levels(targets)[..., : size[0], : size[1]].clamp(-1, 1)
             return self._steady(frame.to(out.device).float(), out)
+
+    def _keep_still(self, fc, prev_fc, target, prev_target) -> torch.Tensor:
+        """Each feature cell keeps β·exp(−(d/τ)²) of its previous stylised value (d: its relative change)."""
+        if prev_target.shape != target.shape:
+            return target
+        change = (fc - prev_fc).abs().mean(1, keepdim=True) / fc.abs().mean().clamp_min(1e-6)
+        keep = self.s.smooth * torch.exp(-((change / CHANGE_SCALE) ** 2))
+        return keep * prev_target + (1 - keep) * target
 
     def _steady(self, frame: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Where the (blurred) input did not change, keep β of the previous output picture."""

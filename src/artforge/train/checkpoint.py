@@ -78,3 +78,34 @@ def latest_run(runs_root: Path) -> Path:
         return states[-1][1].stat().st_mtime if states else (run / "config.yaml").stat().st_mtime
 
     return max(candidates, key=last_activity)
+
+
+def load_initial_weights(nets: dict[str, torch.nn.Module], export: Path) -> None:
+    """Start ``nets`` from the weights of a model export (``model.safetensors``, keys ``PART.…``; a run folder
+    means its ``model/``): fine-tuning.  Layers the export lacks (a network grown since) keep their fresh
+    initialisation and are named on stderr; a shape that differs is an error."""
+    from safetensors.torch import load_file
+
+    file = export / "model.safetensors"
+    if not file.is_file() and (export / "model" / "model.safetensors").is_file():
+        file = export / "model" / "model.safetensors"
+    if not file.is_file():
+        raise CheckpointError(f"--init-weights {export}: no model.safetensors there (give a run or model folder)")
+    try:
+        tensors = load_file(str(file))
+    except Exception as exc:  # safetensors has its own error types for damaged files
+        raise CheckpointError(f"{file} cannot be read ({str(exc).splitlines()[0]})") from exc
+    for name, net in nets.items():
+        own = net.state_dict()
+        given = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")}
+        wrong = [k for k, v in given.items() if k in own and own[k].shape != v.shape]
+        if wrong or not given:
+            raise CheckpointError(
+                f"{file} does not fit the {name} network ({'no ' + name + ' weights' if not given else wrong[:3]})"
+            )
+        missing, _ = net.load_state_dict({k: v.to(own[k].dtype) for k, v in given.items() if k in own}, strict=False)
+        if missing:
+            print(
+                f"{name}: {len(missing)} tensors not in {file} keep their initialisation: {missing[:4]}",
+                file=sys.stderr,
+            )

@@ -59,6 +59,8 @@ class TrainConfig:
     crop: int | None = None             # adain: random square crops of this size per step; None: size / 2
     style_weight: float = 10.0          # adain: λ of the mean/std style loss
     identity_weight: float = 5.0        # adain: pixel identity loss (Park & Lee 2019); 0 = the paper's objective
+    skips: bool = True                  # adain: stride-4/2 encoder stages feed the decoder too (False: the paper's)
+    init_weights: str | None = None     # a model export to start the networks from (fine-tuning; new layers: fresh)
     # -- optimisation ----------------------------------------------------------------------------
     steps: int = 2000                   # optimisation steps (one G step = one step for GANs)
     batch: int | None = None            # global batch over DDP processes; None: 32 for dcgan/fastgan on CPU, else 64
@@ -135,6 +137,7 @@ ARCHITECTURE_FIELDS = (
     "mapping_layers",
     "prediction",
     "text_cond",
+    "skips",
 )
 DATA_FIELDS = ("seed", "n_builtin", "background", "max_pixels")
 KEEP_ON_RESUME = ARCHITECTURE_FIELDS + DATA_FIELDS
@@ -322,7 +325,7 @@ def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     """Keyword arguments for ``create_model`` from a resolved config."""
     width = {"width": cfg.width} if cfg.width is not None else {}
     if cfg.model == "adain":  # a decoder for a frozen encoder: no picture size, no latent
-        return {"encoder": cfg.encoder, **width}
+        return {"encoder": cfg.encoder, "skips": cfg.skips, **width}
     kw: dict[str, Any] = {"image_size": cfg.size, "channels": 3, "latent_dim": cfg.latent_dim, **width}
     if cfg.spectral_norm:
         kw["spectral_norm"] = True

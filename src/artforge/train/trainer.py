@@ -250,6 +250,8 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed + self.dist.rank)
         nets = create_model(cfg.model, **model_kwargs(cfg))
+        if cfg.init_weights and not self.resume:  # a resumed run loads its own state instead
+            checkpoint.load_initial_weights(nets, Path(cfg.init_weights))
         if self.dist.enabled and cfg.sync_batchnorm:
             nets = {k: distributed.convert_sync_batchnorm(v) for k, v in nets.items()}
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else self.device.type in ("cpu", "cuda")
