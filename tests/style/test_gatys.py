@@ -21,7 +21,7 @@ from artforge.style.gatys import (
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 # effnet-lite0 is the fast backbone (a few ms per iteration at 48 px); the behaviour is the same for all.
-FAST = dict(backbone="effnet-lite0", iterations=15, progress=False, image_size=48)
+FAST = dict(backbone="effnet-lite0", iterations=15, progress=False, image_size=48, init="content")
 
 
 def cfg(**changes) -> GatysConfig:

@@ -29,8 +29,10 @@ class EncoderSpec:
     tap: str
     style_taps: tuple[str, ...]
     tap_channels: int  # channels at ``tap`` = the decoder's input width
-    # Shallower taps, finest last, that also go through AdaIN and into the decoder (one per upsampling
-    # level, from stride 4 down): the fine structure the deep tap has lost.  () = the paper's decoder.
+    # Shallower taps, finest last, that can also go through AdaIN into the decoder (one per upsampling
+    # level, from stride 4 down): the fine structure the deep tap has lost.  Used by decoders trained
+    # with skips (train-adain --skips); measured in bench/RESULTS.md (issue 13): they halve the speckle of
+    # the photo's own reconstruction, but not yet of a stylised picture, so the default stays the paper's.
     skips: tuple[str, ...] = ()
     skip_channels: tuple[int, ...] = ()
 
@@ -142,9 +144,9 @@ class AdaINDecoder(nn.Module):
         return h
 
 
-def decoder_kwargs(encoder: str = DEFAULT_ENCODER, width: int = DEFAULT_WIDTH, skips: bool = True) -> dict:
+def decoder_kwargs(encoder: str = DEFAULT_ENCODER, width: int = DEFAULT_WIDTH, skips: bool = False) -> dict:
     """The paper's decoder for ``encoder`` with widths 4w, 2w, w (the paper: w = 64), plus the encoder's
-    skip inputs unless ``skips`` is False."""
+    skip inputs when ``skips``."""
     if width < 2:
         raise ArtforgeError(f"the AdaIN decoder width must be at least 2, got {width}")
     spec = encoder_spec(encoder)
@@ -156,7 +158,7 @@ def decoder_kwargs(encoder: str = DEFAULT_ENCODER, width: int = DEFAULT_WIDTH, s
     }
 
 
-def build_decoder(encoder: str = DEFAULT_ENCODER, width: int | None = None, skips: bool = True, **_) -> AdaINDecoder:
+def build_decoder(encoder: str = DEFAULT_ENCODER, width: int | None = None, skips: bool = False, **_) -> AdaINDecoder:
     return AdaINDecoder(**decoder_kwargs(encoder, width or DEFAULT_WIDTH, skips))
 
 

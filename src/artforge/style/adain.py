@@ -465,7 +465,7 @@ def train_adain(
     note: str = "",
     progress: bool = True,
     init_weights: str | Path | None = None,
-    skips: bool = True,
+    skips: bool = False,
 ) -> Path:
     """Train an AdaIN decoder on the shared trainer; returns the run folder ``out``, which
     :func:`load_adain` (and ``artforge style --fast --adain OUT``) reads.
@@ -473,7 +473,7 @@ def train_adain(
     ``content`` / ``style``: a folder or a ``builtin:NAME`` set each, loaded at ``size`` (square,
     centre crop); each step takes random ``crop``-pixel crops (default ``size // 2``, as the paper's
     256 of 512) with random horizontal flips (:mod:`artforge.methods.adain`).  ``width`` scales the
-    paper's decoder widths; ``skips=False`` trains the paper's decoder (stride-8 features only);
+    paper's decoder widths; ``skips`` adds the encoder's stride-4/2 stages as AdaIN'd decoder inputs;
     ``init_weights`` (an AdaIN export) starts the decoder from its weights (fine-tuning; layers it
     lacks, e.g. the skip inputs, start at zero).  The run folder is like every artforge run
     (config.yaml, checkpoints/, model/, samples/, stats.jsonl, tb/): Ctrl-C saves, a NaN stops with

@@ -20,8 +20,10 @@ intermediate PNGs.  Additions:
 
 Where artforge departs from the paper and neural-style: each layer's loss is divided by the
 size of its target (||G−A||²/||A||², ||F−P||²/||P||²), so one set of weights works for every
-backbone, whatever the scale of its activations; the default init is the content picture (it
-converges in far fewer iterations and is what the coarse-to-fine pyramid needs).
+backbone, whatever the scale of its activations; the default init is the fast (AdaIN) result of
+the same styles, not noise or the photo: from the photo the optimisation stops near the photo, with
+fine speckle and colours in neither picture; from the fast result it refines strokes that are already
+in the style's colours, and cleans the decoder's speckle (measured: bench/RESULTS.md, issue 13).
 
 Example::
 
@@ -157,7 +159,7 @@ class GatysConfig:
     content_layers: tuple[str, ...] | None = None   # None = the backbone's defaults
     style_layers: tuple[str, ...] | None = None     # None = the backbone's defaults
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
-    init: str = "content"               # content | random | fast (the AdaIN result) | PATH to a picture
+    init: str = "fast"                  # fast (the AdaIN result) | content | random | PATH to a picture
     optimizer: str = "lbfgs"            # lbfgs | adam
     learning_rate: float | None = None  # adam step (default 0.02); L-BFGS uses 1 as neural-style does
     lbfgs_history: int = 100            # L-BFGS memory; each pair costs 2 × 3·H·W floats
@@ -429,17 +431,30 @@ class StyleResult:
     stopped_early: str = ""
 
 
-def initial_image(content: torch.Tensor, config: GatysConfig, styles: Sequence[torch.Tensor] = ()) -> torch.Tensor:
-    """neural-style's -init: the content picture, seeded noise, or a picture file resized to the content;
-    ``fast``: the content stylised by the shipped AdaIN decoder (the optimisation then starts from
-    strokes in the style's colours instead of the photo's, and only refines them)."""
-    if config.init == "content":
+def initial_image(
+    content: torch.Tensor, config: GatysConfig, styles: Sequence[torch.Tensor] = (), mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Where the optimisation starts (neural-style's -init): ``fast`` (the default) is the content stylised by
+    the shipped AdaIN decoder, with the same styles, weights, α, mask and colour choice; ``content`` the photo;
+    ``random`` seeded noise; a path, that picture resized to the content.
+
+    Starting from the fast result puts the optimisation among strokes in the style's colours, which it then
+    refines and cleans; from the photo, it stops near the photo (bench/RESULTS.md, issue 13)."""
+    alpha = config.alpha if config.alpha_mode == "feature" else 1.0
+    if config.init == "content" or (config.init == "fast" and alpha == 0):
         return content.clone()
     if config.init == "fast":
         from artforge.style.adain import load_adain, stylize_fast
 
-        weights = config.style_blend_weights
-        return stylize_fast(load_adain(device=content.device), content, list(styles), weights=weights)
+        return stylize_fast(
+            load_adain(device=content.device),
+            content,
+            list(styles),
+            weights=None if mask is not None else config.style_blend_weights,
+            alpha=alpha,
+            preserve_color=config.original_colors == "histogram",
+            mask=None if mask is None else mask[0, 0],
+        )
     if config.init == "random":
         gen = torch.Generator().manual_seed(config.seed)
         return (torch.randn(content.shape, generator=gen) * 0.25).to(content.device)
@@ -618,6 +633,6 @@ def stylize(
     styles = prepare_styles(content, styles, config)
     targets = make_targets(objective, content, styles, config, mask)
     post = (lambda step, img: callback(step, finish(img, content, config))) if callback else None
-    result = optimize(initial_image(content, config, styles), objective, targets, config, post)
+    result = optimize(initial_image(content, config, styles, mask), objective, targets, config, post)
     result.image = keep_unstyled_region(finish(result.image, content, config), content, mask, len(styles))
     return result

@@ -235,7 +235,7 @@ def stylize_large(
         with torch.no_grad():
             grams = [objective.grams(s) for s in prepare_styles(c_l, styles, config)]
             regions = style_regions(objective, grams, cfg, m_l, c_l)
-        x = initial_image(c_l, config, styles) if x is None else resize(x, hw)
+        x = initial_image(c_l, config, prepare_styles(c_l, styles, config), m_l) if x is None else resize(x, hw)
         last = level == len(sizes) - 1
         report = (
             (lambda s, img, base=steps: callback(base + s, finish(img, resize(content, img.shape[-2:]), config)))

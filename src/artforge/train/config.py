@@ -59,7 +59,7 @@ class TrainConfig:
     crop: int | None = None             # adain: random square crops of this size per step; None: size / 2
     style_weight: float = 10.0          # adain: λ of the mean/std style loss
     identity_weight: float = 5.0        # adain: pixel identity loss (Park & Lee 2019); 0 = the paper's objective
-    skips: bool = True                  # adain: stride-4/2 encoder stages feed the decoder too (False: the paper's)
+    skips: bool = False                 # adain: stride-4/2 encoder stages feed the decoder too (default: the paper's)
     init_weights: str | None = None     # a model export to start the networks from (fine-tuning; new layers: fresh)
     # -- optimisation ----------------------------------------------------------------------------
     steps: int = 2000                   # optimisation steps (one G step = one step for GANs)
