@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -135,3 +137,25 @@ def test_mixing_and_walks_take_projected_w_plus_latents(tmp_path):
     keys = parse_keys(model, f"{path},2,3")
     assert keys.shape == (3, model.num_ws, model.latent_dim)  # seeds' w became w+ to walk with it
     torch.testing.assert_close(keys[0], w_plus[0])
+
+
+def test_diffusion_seeds_are_ancestral_and_walks_keep_ddim(tmp_path):
+    """Pictures from seeds: ancestral (issue 10's measured choice); walks, latent files, prompts: deterministic DDIM."""
+    from artforge.cli import _plain_seeds, build_parser, main
+    from artforge.pictures import read_png_metadata
+
+    run = tmp_path / "ddpm"
+    args = ["train", "builtin:shapes", "--model", "ddpm", "--size", "16", "--width", "8", "--n-builtin", "16"]
+    args += ["--steps", "2", "--batch", "4", "--sample-steps", "2", "--out", str(run)]
+    assert main([*args, "--no-progress", "--no-tensorboard"]) == 0
+
+    def samplers(folder) -> set:
+        return {read_png_metadata(p).get("sampler") for p in Path(folder).glob("*.png")}
+
+    assert main(["generate", str(run), "-n", "2", "-o", str(tmp_path / "seeds")]) == 0
+    assert samplers(tmp_path / "seeds") == {"ddpm"}
+    assert main(["generate", str(run), "-n", "1", "--sampler", "eta=0.5", "-o", str(tmp_path / "a")]) == 0
+    assert samplers(tmp_path / "a") == {"eta=0.5"}
+    assert _plain_seeds(build_parser().parse_args(["generate", str(run), "-n", "4"]))
+    for moved in (["--interpolate", "--keys", "1,2"], ["--latent", "a.safetensors"], ["--prompt", "a cat"]):
+        assert not _plain_seeds(build_parser().parse_args(["generate", str(run), *moved]))

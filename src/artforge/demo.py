@@ -133,7 +133,7 @@ def _stylised(out: Path, side: int = 256) -> list[tuple[Path, str]]:
         (stylize_fast(adain, photo, [style], preserve_color=True), "fast, <code>--original-colors</code>"),
         (
             stylize(photo, [style], GatysConfig(image_size=side, iterations=60, progress=False)).image,
-            "Gatys optimisation, 60 L-BFGS iterations: <code>artforge style PHOTO STYLE</code>",
+            "Gatys optimisation from the fast result, 60 L-BFGS iterations: <code>artforge style PHOTO STYLE</code>",
         ),
     ]
     return [
