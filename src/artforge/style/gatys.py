@@ -174,7 +174,7 @@ class GatysConfig:
     backbone: str = DEFAULT_BACKBONE    # a name in STYLE_BACKBONES
     tile: bool | None = None            # tiled processing; None = when the image is larger than tile_size
     tile_size: int = 512                # tile side in pixels at the finest pyramid levels
-    coarse_size: int = 0                # coarse-to-fine from this long side (halving), at any size; 0 = only for tiles
+    coarse_size: int = 256              # coarse-to-fine from this long side (halving), at any size; 0 = only for tiles
     device: str = "cpu"
     progress: bool = True               # tqdm bar with the loss
     # fmt: on
