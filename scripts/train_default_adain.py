@@ -115,43 +115,52 @@ def photo_crops(photo: Image.Image, n: int, size: int, rng: np.random.Generator)
 
 
 def build_content(folder: Path, size: int, crops_per_photo: int, n_shapes: int, seed: int) -> Path:
-    """Write the content pictures once; a folder that is already complete is reused as it is."""
+    """Content: crops of the photos + builtin:shapes, written once."""
+    return write_set_once(
+        folder,
+        size,
+        lambda: [(Path(name).stem, load_photo(name)) for name in PHOTOS] + debian_pictures(DEBIAN_PHOTOS),
+        ("photo", crops_per_photo),
+        ("builtin:shapes", "shape", n_shapes),
+        seed,
+        np.random.default_rng(seed),
+        lambda n: f"{n * crops_per_photo} photo crops + {n_shapes} shapes at {size} px\n",
+    )
+
+
+def build_style(folder: Path, size: int, n_paintings: int, crops_per_art: int, seed: int) -> Path:
+    """Style: crops of Debian's artwork + builtin:paintings, written once."""
+    return write_set_once(
+        folder,
+        size,
+        lambda: debian_pictures(DEBIAN_ART),
+        ("art", crops_per_art),
+        ("builtin:paintings", "painting", n_paintings),
+        seed,
+        np.random.default_rng(seed + 1),
+        lambda n: f"{n} Debian artworks x {crops_per_art} crops + {n_paintings} builtin paintings at {size} px\n",
+    )
+
+
+def write_set_once(folder: Path, size: int, load, crops: tuple, builtin: tuple, seed: int, rng, describe) -> Path:
+    """Random crops of the pictures ``load()`` returns ((name, RGB) pairs; ``crops`` = (file prefix, crops each))
+    and a builtin set (``builtin`` = (source, file prefix, count)) as PNGs in ``folder``.  A folder that was
+    completed (its ``.complete`` note, ``describe(number of pictures)``, beside it) is reused as it is."""
     from artforge.data.sources import open_source
 
     done = folder.with_name(folder.name + ".complete")  # beside the folder: inside, it would be a skipped non-picture
     if done.is_file():
         return folder
-    rng = np.random.default_rng(seed)
-    photos = [(Path(name).stem, load_photo(name)) for name in PHOTOS] + debian_pictures(DEBIAN_PHOTOS)
-    for name, photo in photos:
-        for k, crop in enumerate(photo_crops(photo, crops_per_photo, size, rng)):
-            _save_png(crop, folder / f"photo-{name}-{k:03d}.png")
-    shapes = open_source("builtin:shapes", size, n_builtin=n_shapes, seed=seed, progress=False).images
-    for i, pixels in enumerate(shapes):
-        _save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), folder / f"shape-{i:04d}.png")
+    pictures = load()
+    prefix, each = crops
+    for name, picture in pictures:
+        for k, crop in enumerate(photo_crops(picture, each, size, rng)):
+            _save_png(crop, folder / f"{prefix}-{name}-{k:03d}.png")
+    source, builtin_prefix, count = builtin
+    for i, pixels in enumerate(open_source(source, size, n_builtin=count, seed=seed, progress=False).images):
+        _save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), folder / f"{builtin_prefix}-{i:04d}.png")
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(done, f"{len(photos) * crops_per_photo} photo crops + {n_shapes} shapes at {size} px\n".encode())
-    return folder
-
-
-def build_style(folder: Path, size: int, n_paintings: int, crops_per_art: int, seed: int) -> Path:
-    """builtin:paintings and crops of Debian's artwork in one folder, written once."""
-    from artforge.data.sources import open_source
-
-    done = folder.with_name(folder.name + ".complete")
-    if done.is_file():
-        return folder
-    rng = np.random.default_rng(seed + 1)
-    art = debian_pictures(DEBIAN_ART)
-    for name, picture in art:
-        for k, crop in enumerate(photo_crops(picture, crops_per_art, size, rng)):
-            _save_png(crop, folder / f"art-{name}-{k:03d}.png")
-    paintings = open_source("builtin:paintings", size, n_builtin=n_paintings, seed=seed, progress=False).images
-    for i, pixels in enumerate(paintings):
-        _save_png(Image.fromarray(pixels.permute(1, 2, 0).numpy()), folder / f"painting-{i:04d}.png")
-    folder.mkdir(parents=True, exist_ok=True)
-    note = f"{len(art)} Debian artworks x {crops_per_art} crops + {n_paintings} builtin paintings at {size} px\n"
-    atomic_write_bytes(done, note.encode())
+    atomic_write_bytes(done, describe(len(pictures)).encode())
     return folder
 
 

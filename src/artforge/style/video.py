@@ -36,6 +36,8 @@ from PIL import Image
 
 from artforge.errors import ArtforgeError
 from artforge.fileio import atomic_write
+from artforge.pictures import to_uint8
+from artforge.style.adain import _pad_to_multiple, adain_targets, channel_stats, load_adain, style_statistics
 from artforge.style.io import fit_long_side, from_uint8, read_image
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".gif")
@@ -81,8 +83,6 @@ class TemporalAdaIN:
         self.prev_features = self.prev_targets = self.content_stats = self.prev_frame = self.prev_out = None
 
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        from artforge.style.adain import _pad_to_multiple, adain_targets, channel_stats
-
         model, beta = self.model, self.s.smooth
         size = tuple(frame.shape[-2:])
         with torch.no_grad():
@@ -168,7 +168,6 @@ def stylize_video(
 
     from artforge.crossmodal.music_video import probe
     from artforge.generate import mp4_writer
-    from artforge.style.adain import load_adain, style_statistics
 
     s = (settings or VideoSettings()).validate()
     video, out = Path(video), Path(out)
@@ -194,7 +193,7 @@ def stylize_video(
             tensor = from_uint8(picture)
             if stylise is None:  # the first frame sets the colours that --preserve-color keeps
                 stylise = TemporalAdaIN(model, style_statistics(model, styles, tensor if s.preserve_color else None), s)
-            styled = _to_uint8(stylise(tensor))
+            styled = to_uint8(stylise(tensor))[0]
             writer.send(np.ascontiguousarray(styled))
             if prev_in is not None:
                 change_in.append(frame_change(picture, prev_in))
@@ -210,7 +209,7 @@ def stylize_video(
         if count == 0:
             raise ArtforgeError(f"{video} has no frame that could be decoded")
         audio = probe(video)["audio_codec"] is not None
-        atomic_write(out, lambda tmp: _finish(silent, video if audio else None, tmp), ".tmp.mp4")
+        atomic_write(out, lambda tmp: _finish(silent, video if audio else None, count / fps, tmp), ".tmp.mp4")
     finally:
         silent.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
@@ -230,26 +229,13 @@ def stylize_video(
     }
 
 
-def _to_uint8(image: torch.Tensor) -> np.ndarray:
-    from artforge.pictures import to_uint8
-
-    return to_uint8(image[:1])[0]
-
-
-def _finish(silent: Path, sound_from: Path | None, target: str) -> None:
-    """The stylised picture with the source's sound beside it (AAC), or the picture alone."""
+def _finish(silent: Path, sound_from: Path | None, seconds: float, target: str) -> None:
+    """The stylised picture with the first ``seconds`` of the source's sound beside it, or the picture alone."""
     import shutil
-    import subprocess
 
-    import imageio_ffmpeg
+    from artforge.crossmodal.music_video import mux_sound
 
     if sound_from is None:
         shutil.copyfile(silent, target)
-        return
-    command = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(silent), "-i", str(sound_from),
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-shortest", target,
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ArtforgeError(f"ffmpeg could not copy the sound of {sound_from.name}: {done.stderr.strip()[-300:]}")
+    else:
+        mux_sound(silent, sound_from, 0.0, seconds, target)
