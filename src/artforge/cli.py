@@ -125,7 +125,7 @@ SEED_SAMPLER = "ddpm"
 
 def _plain_seeds(args: argparse.Namespace) -> bool:
     """Pictures from seeds alone: no latent file, edit, walk, mix or prompt."""
-    moved = args.latent or args.edit or args.edit_strip is not None or args.prompt
+    moved = args.latent or args.edit or args.edit_strip is not None or args.prompt or args.taste is not None
     return not (args.mix or args.interpolate or moved)
 
 
@@ -143,6 +143,10 @@ def _check_generate_flags(args: argparse.Namespace) -> None:
         raise ArtforgeError("give --edit or --edit-strip, not both")
     if args.prompt and (args.latent or job):
         raise ArtforgeError("--prompt chooses latents itself; it does not go with --latent, --mix or --interpolate")
+    if args.taste is not None and (args.latent or job or args.prompt):
+        raise ArtforgeError(
+            "--taste chooses latents itself; it does not go with --latent, --mix, --interpolate or --prompt"
+        )
     if args.latent and (args.n is not None or args.seed is not None or args.truncation is not None):
         raise ArtforgeError("--latent draws the pictures in its file; -n, --seed and --truncation are for seeds")
 
@@ -162,6 +166,15 @@ def _generate_pictures(model, args: argparse.Namespace, out: Path) -> list[Path]
         latents = prompt_latents(model, args.prompt, n, seed, args.truncation, _prompt_search(args))
         stem = f"prompt-seed{seed}"
         meta = {"seed": seed, "truncation": args.truncation, "prompt": args.prompt}
+    elif args.taste is not None:
+        from artforge.evaluate.curate import critic_dir, load_critic
+        from artforge.taste import TasteSearch, taste_latents
+
+        n, seed = 64 if args.n is None else args.n, args.seed or 0
+        critic = load_critic(args.taste or None)
+        latents, info = taste_latents(model, critic, n, seed, args.truncation, TasteSearch(rounds=args.taste_rounds))
+        stem = f"taste-seed{seed}"
+        meta = {"seed": seed, "truncation": args.truncation, "taste": str(critic_dir(args.taste or None)), **info}
     else:
         n, seed = 64 if args.n is None else args.n, args.seed or 0
         latents, stem = gen.seed_latents(model, n, seed, args.truncation), f"seed{seed}"
@@ -460,16 +473,49 @@ def _cmd_critic_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def stars_to_score(stars: float) -> float:
+    """1–5 stars onto the critic's 0–10 (1 star = 0, 3 = 5, 5 = 10), as the studio's star buttons do."""
+    return (float(stars) - 1) * 2.5
+
+
+def _cmd_critic_card(args: argparse.Namespace) -> int:
+    from artforge.evaluate.card import card_pictures, critic_card, format_card, write_card
+    from artforge.evaluate.critic import LOAD_SIZE
+    from artforge.evaluate.curate import critic_dir, load_critic
+
+    critic = load_critic(args.critic)
+    if args.pictures:
+        from artforge.data.images import load_folder
+
+        found = load_folder(args.pictures, LOAD_SIZE, progress=False)
+        images, what = found.images, f"the pictures in {args.pictures}"
+    else:
+        if args.n < 8:
+            raise ArtforgeError("-n must be at least 8 for a card")
+        images, what = card_pictures(args.n)
+    card = critic_card(critic, images, what)
+    card["critic"] = str(critic_dir(args.critic))
+    json_path, md_path = write_card(card, Path(args.out))
+    print(format_card(card))
+    print(f"written: {md_path}, {json_path}")
+    return 0
+
+
 def _cmd_critic_rate(args: argparse.Namespace) -> int:
     from artforge.evaluate.curate import rate
 
     pairs = args.ratings
     if len(pairs) % 2:
         raise ArtforgeError("give pairs: artforge critic rate PICTURE SCORE [PICTURE SCORE ...]")
+    scale = "1 to 5 (--stars)" if args.stars else "0 to 10"
     try:
         scores = [float(s) for s in pairs[1::2]]
     except ValueError:
-        raise ArtforgeError("scores are numbers from 0 to 10: artforge critic rate PICTURE SCORE ...") from None
+        raise ArtforgeError(f"scores are numbers from {scale}: artforge critic rate PICTURE SCORE ...") from None
+    if args.stars:
+        if not all(1 <= s <= 5 for s in scores):
+            raise ArtforgeError(f"--stars: scores are 1 to 5 stars, got {pairs[1::2]}")
+        scores = [stars_to_score(s) for s in scores]
     critic, where = rate(pairs[0::2], scores, args.critic)
     print(f"learned {len(scores)} rating(s); this critic has learned {critic.cfg.n_ratings} in all; saved in {where}")
     return 0
@@ -525,6 +571,10 @@ _STYLE_FIELDS = (
     "tile",
     "tile_size",
     "coarse_size",
+    "fast_scale",
+    "fast_passes",
+    "fast_colour",
+    "fast_clean",
 )
 
 
@@ -558,6 +608,14 @@ def _cmd_style(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fast_rendering(args: argparse.Namespace):
+    """The --fast-* flags given, over GatysConfig's defaults, as an adain.Rendering."""
+    from artforge.style.gatys import GatysConfig
+
+    names = ("fast_scale", "fast_passes", "fast_colour", "fast_clean")
+    return GatysConfig(**{k: getattr(args, k) for k in names if getattr(args, k) is not None}).rendering()
+
+
 def _style_video(args: argparse.Namespace, device: str) -> int:
     from artforge.style.video import VideoSettings, stylize_video
 
@@ -574,6 +632,7 @@ def _style_video(args: argparse.Namespace, device: str) -> int:
         preserve_color=args.original_colors is not None,
         max_frames=args.max_frames,
         device=device,
+        rendering=_fast_rendering(args),
     )
     summary = stylize_video(args.content, args.styles, out, settings, args.adain, progress=not args.no_progress)
     sound = "with its sound" if summary["sound"] else "no sound in the source"
@@ -786,6 +845,20 @@ def _add_style_parser(sub) -> None:
     g.add_argument("--fast", action="store_true", help="AdaIN: one forward pass instead of an optimisation")
     g.add_argument("--adain", help="with --fast: an AdaIN model folder (default: the shipped decoder)")
     g.add_argument(
+        "--fast-scale", type=float, help="the decoder paints at this fraction of the size, 0.25..1 (default 0.75)"
+    )
+    g.add_argument("--fast-passes", type=int, help="AdaIN passes, 1..4 (default 2: more of the style's texture)")
+    g.add_argument(
+        "--fast-clean", type=float, help="edge-preserving clean-up of the decoder's mesh, 0 (off)..1 (default 0.015)"
+    )
+    g.add_argument(
+        "--no-fast-colour",
+        dest="fast_colour",
+        action="store_const",
+        const=False,
+        help="keep the decoder's colours instead of giving the result the style's colour mean and covariance",
+    )
+    g.add_argument(
         "--smooth",
         type=float,
         help="a video: temporal smoothing against flicker, 0 (off) .. 0.95 (default 0.6)",
@@ -858,6 +931,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --mix: the layers taken from A, coarsest first (default 0-3: pose and layout); the rest from B",
     )
     _add_prompt_flags(p, "the pictures")
+    p.add_argument(
+        "--taste",
+        nargs="?",
+        const="",
+        metavar="CRITIC_DIR",
+        help="pictures your critic ranks high (default: your critic, from your ratings): many drawn, the best kept "
+        "apart from each other, then refined",
+    )
+    p.add_argument("--taste-rounds", type=int, default=3, help="with --taste: refinement rounds (0: choose only)")
     p.add_argument("--sample-steps", type=int, help="ddpm: denoising steps per picture (default: the run's, 50)")
     p.add_argument(
         "--sampler",
@@ -1019,7 +1101,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("ratings", nargs="+", metavar="PICTURE SCORE")
     q.add_argument("--critic", help="the critic folder to update (default: your own critic)")
+    q.add_argument("--stars", action="store_true", help="the scores are 1–5 stars (mapped onto 0–10)")
     q.set_defaults(func=_cmd_critic_rate)
+    q = critic_sub.add_parser(
+        "card",
+        help="what a critic favours: its score's correlation with colourfulness, contrast, sharpness, symmetry, hue…",
+        description="Example: artforge critic card   (your critic, on samples of the shipped model and built-in "
+        "paintings and shapes)",
+    )
+    q.add_argument("--critic", help="a critic folder (default: yours if you have rated pictures, else the shipped one)")
+    q.add_argument("--pictures", help="measure on this folder's pictures instead of the built-in set")
+    q.add_argument("-n", type=int, default=192, help="pictures in the built-in set (default 192)")
+    q.add_argument("-o", "--out", default="out/critic-card", help="folder for card.json and card.md")
+    q.set_defaults(func=_cmd_critic_card)
 
     p = sub.add_parser(
         "curate",

@@ -91,6 +91,7 @@ def test_paper_decoder_then_fine_tune_with_skips_from_its_weights(tmp_path, caps
     from artforge.style.adain import AdaINModel
 
     second = AdaINModel(first.encoder, nets["decoder"].eval(), "effnet-lite0", precision=first.precision)
+    second.frozen = True  # as load_adain makes it: both run the same low-precision inference path
     assert second.spec.skips == ("stage2", "stage1")
     content, style = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
     assert torch.allclose(stylize_fast(first, content, [style]), stylize_fast(second, content, [style]), atol=1e-4)

@@ -56,6 +56,40 @@ MODEL_NAME = "adain-decoder"  # the "model" field of an AdaIN export's config.js
 LEGACY_STATE_FILE = "train-state.safetensors"  # what artforge 0.1's own AdaIN training loop wrote
 EPS = 1e-5
 STYLE_MAX_SIDE = 2048  # larger style pictures are scaled down first: only their statistics are used
+COLOUR = "rgb"  # the key of a style's RGB colour moments beside its per-tap feature statistics
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendering:
+    """How the fast path turns AdaIN targets into the picture.  Each default was chosen on
+    ``bench/style_anchor.py`` (8 real photo × painting pairs, 512 px; figures in bench/RESULTS.md).
+
+    - ``scale``: the decoder paints at this fraction of the output size, then a bicubic resample
+      brings it to size: the decoder's finest-octave mesh lies above what survives the resample;
+    - ``passes``: AdaIN is applied again to the features of the first result (content features for
+      ``alpha`` stay the photo's): strokes grow into the style's texture instead of a tint;
+    - ``colour``: the result gets the style's RGB mean and covariance (the encoder's statistics carry
+      the palette only partly; Gatys et al. 2017's colour matching, applied to the output);
+    - ``clean``: guided-filter ε (0 = off) at the decoder's resolution, radius ``clean_radius``:
+      flattens the low-contrast mesh the decoder leaves in flat areas, keeps edges and strokes.
+
+    ``Rendering(scale=1, passes=1, colour=False, clean=0)`` is the plain paper pipeline.
+    """
+
+    scale: float = 0.75
+    passes: int = 2
+    colour: bool = True
+    clean: float = 0.015
+    clean_radius: int = 2
+
+    def validate(self) -> "Rendering":
+        if not 0.25 <= self.scale <= 1:
+            raise ArtforgeError(f"--fast-scale must be between 0.25 and 1, got {self.scale}")
+        if not 1 <= self.passes <= 4:
+            raise ArtforgeError(f"--fast-passes must be between 1 and 4, got {self.passes}")
+        if not 0 <= self.clean <= 1:
+            raise ArtforgeError(f"--fast-clean must be between 0 (off) and 1, got {self.clean}")
+        return self
 
 
 class AdaINModel(nn.Module):
@@ -76,6 +110,11 @@ class AdaINModel(nn.Module):
         self.encoder_name, self.spec = encoder_name, spec or spec_for_decoder(encoder_name, decoder)
         self.config = dict(config or {})
         self.precision = precision
+        self.frozen = False  # load_adain sets it: an inference model may keep low-precision copies of its weights
+        self._lowp_copy: tuple | None = None
+        # Channels-last convolutions are 2-4x faster on CPU (oneDNN) with identical results; the reflection
+        # padding of the decoder otherwise spends more time in layout copies than in its convolutions.
+        self.to(memory_format=torch.channels_last)
 
     @property
     def device(self) -> torch.device:
@@ -90,15 +129,41 @@ class AdaINModel(nn.Module):
 
         return autocast(self.device, self.precision)
 
+    def _lowp(self) -> tuple | None:
+        """(dtype, encoder net, decoder) in bf16/fp16 for a frozen model's inference: under autocast every weight
+        is cast again on every call, a sixth of a 512-px stylisation on CPU (profiled).  The encoder's batch
+        norms are folded into its convolutions first, so the copy computes what autocast does."""
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        if dtype is None or not self.frozen or torch.is_grad_enabled():
+            return None
+        if self._lowp_copy is None or self._lowp_copy[0] != dtype:
+            import copy
+
+            net = self.encoder.net.folded() if hasattr(self.encoder.net, "folded") else copy.deepcopy(self.encoder.net)
+            net, decoder = net.to(dtype), copy.deepcopy(self.decoder).to(dtype)
+            self._lowp_copy = (dtype, net, decoder)
+        return self._lowp_copy
+
     def encode(self, images: torch.Tensor, layers: Sequence[str], grad: bool = False) -> dict[str, torch.Tensor]:
         """Encoder activations (fp32) at ``layers`` for images in [-1, 1]."""
+        lowp = None if grad else self._lowp()
+        if lowp is not None:
+            x = self.encoder.normalize(images).to(lowp[0]).contiguous(memory_format=torch.channels_last)
+            return {k: v.float() for k, v in lowp[1].taps(x, tuple(layers)).items()}
+        images = images.contiguous(memory_format=torch.channels_last)
         with self.autocast():
             feats = self.encoder.features(images, layers=tuple(layers), grad=grad)
         return {k: v.float() for k, v in feats.items()}
 
     def decode(self, features: torch.Tensor, skips: Sequence[torch.Tensor] = ()) -> torch.Tensor:
+        lowp = self._lowp()
+        if lowp is not None:
+            as_lowp = lambda f: f.to(lowp[0]).contiguous(memory_format=torch.channels_last)  # noqa: E731
+            return lowp[2](as_lowp(features), [as_lowp(f) for f in skips]).float().contiguous()
+        features = features.contiguous(memory_format=torch.channels_last)
+        skips = [f.contiguous(memory_format=torch.channels_last) for f in skips]
         with self.autocast():
-            return self.decoder(features, skips).float()
+            return self.decoder(features, skips).float().contiguous()
 
     def encode_levels(self, images: torch.Tensor, grad: bool = False) -> dict[str, torch.Tensor]:
         """Features at every tap AdaIN works on (the deep tap and the decoder's skips)."""
@@ -195,16 +260,7 @@ def _region_masks(
     """The user's mask (H×W, 1×H×W, 1×1×H×W, or K×H×W with K = #styles) -> K×1×h×w soft weights
     at feature size, summing to 1.  A single mask means: style 1 inside; style 2 (or, with one style,
     the unstyled content) outside."""
-    m = torch.as_tensor(mask, device=device).float()
-    while m.dim() > 3 and m.shape[0] == 1:
-        m = m[0]
-    if m.dim() == 2:
-        m = m[None]
-    if m.dim() != 3 or tuple(m.shape[-2:]) != tuple(size):
-        raise ArtforgeError(
-            f"mask must be H×W (or K×H×W) with the content's size {tuple(size)}, "
-            f"got shape {tuple(torch.as_tensor(mask).shape)}"
-        )
+    m = _as_maps(mask, size)[:, 0].to(device)
     if m.shape[0] == 1:
         if n_styles > 2:
             raise ArtforgeError(
@@ -218,17 +274,23 @@ def _region_masks(
 
 
 def _masked_targets(
-    fc: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor, with_content: bool
+    fc: torch.Tensor,
+    stats: list[tuple[torch.Tensor, torch.Tensor]],
+    masks: torch.Tensor,
+    with_content: bool,
+    unstyled: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """AdaIN separately in each region (paper §7.2, spatial control): region statistics of the content,
-    whole-picture statistics of its style; regions are blended with the area-downsampled soft masks."""
+    whole-picture statistics of its style; regions are blended with the area-downsampled soft masks.
+    The unstyled outside of a single mask with one style gets ``unstyled`` (default ``fc``): the photo's
+    own features, also on a second pass over a stylised picture."""
     soft = F.interpolate(masks, size=fc.shape[-2:], mode="area")  # K×1×h×w
     soft = soft / soft.sum(0, keepdim=True).clamp_min(1e-6)
     hard = F.one_hot(soft.argmax(0)[0], soft.shape[0]).permute(2, 0, 1)[:, None].float()  # K×1×h×w
     t = torch.zeros_like(fc)
     for k in range(soft.shape[0]):
         if with_content and k == len(stats):  # the outside of a single mask with one style: keep the content
-            t = t + soft[k] * fc
+            t = t + soft[k] * (fc if unstyled is None else unstyled)
             continue
         region = hard[k : k + 1] if hard[k].any() else soft[k : k + 1]
         t = t + soft[k] * adain(fc, *stats[k], content_stats=masked_stats(fc, region))
@@ -275,12 +337,14 @@ def stylize_fast(
     alpha: float = 1.0,
     preserve_color: bool = False,
     mask: torch.Tensor | None = None,
+    rendering: Rendering = Rendering(),
 ) -> torch.Tensor:
     """Stylise ``content`` (1×3×H×W in [-1, 1], any size) with ``styles`` in one forward pass.
 
     ``weights`` interpolate several styles (their AdaIN targets are mixed), ``alpha`` trades content
     (0) for style (1), ``preserve_color`` keeps the content's colours, ``mask`` (H×W, 1 = first style)
-    gives a region its own style.  Returns 1×3×H×W in [-1, 1] on the content's device.
+    gives a region its own style, ``rendering`` how the picture is painted (:class:`Rendering`).
+    Returns 1×3×H×W in [-1, 1] on the content's device.
 
     Example::
 
@@ -296,25 +360,126 @@ def stylize_fast(
         raise ArtforgeError(f"alpha must be between 0 (content only) and 1 (full style), got {alpha}")
     if mask is not None and weights is not None:
         raise ArtforgeError("use either style weights (interpolation) or a mask (regions), not both")
+    rendering.validate()
     with torch.no_grad():
-        out = _stylize(model, content, styles, weights, float(alpha), preserve_color, mask)
+        content = content.to(model.device).float()
+        stats = style_statistics(model, styles, colour_of=content if preserve_color else None)
+        out = render(model, content, stats, weights, float(alpha), mask, rendering)
     return out.to(content.device)
 
 
-def _stylize(model, content, styles, weights, alpha, preserve_color, mask) -> torch.Tensor:
-    content = content.to(model.device).float()
-    stats = style_statistics(model, styles, colour_of=content if preserve_color else None)
+def render(
+    model: AdaINModel,
+    content: torch.Tensor,
+    stats: Sequence["Stats"],
+    weights: Sequence[float] | None,
+    alpha: float,
+    mask: torch.Tensor | None,
+    rendering: Rendering,
+) -> torch.Tensor:
+    """The fast path from the styles' statistics to the picture, as :class:`Rendering` describes."""
     size = tuple(content.shape[-2:])
-    padded = _pad_to_multiple(content, model.stride)
+    work = working_size(size, rendering.scale)
+    padded = _pad_to_multiple(resize_to(content, work), model.stride)
+    regions = None
+    if mask is not None:
+        maps = resize_to(_as_maps(mask, size).to(model.device), work)[:, 0]
+        regions = _region_masks(maps, len(stats), work, tuple(padded.shape[-2:]), model.device)
     fcs = model.encode_levels(padded)
-    if mask is None:
-        targets = adain_targets(fcs, stats, weights)
-    else:
-        masks = _region_masks(mask, len(styles), size, tuple(padded.shape[-2:]), model.device)
-        with_content = masks.shape[0] > len(styles)
-        targets = {k: _masked_targets(fc, [st[k] for st in stats], masks, with_content) for k, fc in fcs.items()}
-    targets = {k: alpha * t + (1 - alpha) * fcs[k] for k, t in targets.items()}  # eq. 14, at every level
-    return model.decode_levels(targets)[..., : size[0], : size[1]].clamp(-1, 1)
+    out = model.decode_levels(with_content(_targets(fcs, stats, weights, regions, fcs), fcs, alpha)).clamp(-1, 1)
+    out = more_passes(model, out, fcs, stats, weights, alpha, rendering.passes - 1, regions)
+    return finish_rendering(out[..., : work[0], : work[1]], stats, weights, alpha, rendering, size, regions)
+
+
+def with_content(targets: dict, fcs: dict, alpha: float) -> dict:
+    """Eq. 14 at every level: ``alpha`` of the AdaIN targets, the rest the photo's own features."""
+    return {k: alpha * t + (1 - alpha) * fcs[k] for k, t in targets.items()}
+
+
+def more_passes(model, out, fcs, stats, weights, alpha, n: int, regions=None) -> torch.Tensor:
+    """AdaIN ``n`` more times on the features of the picture so far (``fcs``, the photo's, stay the content
+    side of ``alpha``)."""
+    for _ in range(n):
+        targets = _targets(model.encode_levels(out), stats, weights, regions, fcs)
+        out = model.decode_levels(with_content(targets, fcs, alpha)).clamp(-1, 1)
+    return out
+
+
+def finish_rendering(
+    out: torch.Tensor,
+    stats,
+    weights,
+    alpha: float,
+    rendering: Rendering,
+    size: tuple[int, int],
+    regions=None,
+    moments=None,
+) -> torch.Tensor:
+    """After the decoder: the style's colours, the clean-up, the resample to ``size``.  ``moments`` replaces
+    the picture's own colour moments as the colour map's source (a video smooths them over frames)."""
+    if rendering.colour and alpha > 0:
+        matched = _match_style_colours(out, stats, weights, regions, tuple(out.shape[-2:]), moments)
+        out = alpha * matched + (1 - alpha) * out
+    if rendering.clean > 0:
+        from artforge.style.filters import guided_filter
+
+        out = guided_filter(out, rendering.clean_radius, rendering.clean)
+    if tuple(out.shape[-2:]) != tuple(size):
+        out = F.interpolate(out, size=size, mode="bicubic", align_corners=False)
+    return out.clamp(-1, 1)
+
+
+def working_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale))) if scale < 1 else size
+
+
+def resize_to(images: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    from artforge.style.io import resize
+
+    return resize(images.float(), hw)
+
+
+def _as_maps(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A user's mask as K×1×H×W (it may come as H×W, 1×H×W, 1×1×H×W or K×H×W), for resizing."""
+    m = torch.as_tensor(mask).float()
+    while m.dim() > 3 and m.shape[0] == 1:
+        m = m[0]
+    if m.dim() == 2:
+        m = m[None]
+    if m.dim() != 3 or tuple(m.shape[-2:]) != tuple(size):
+        raise ArtforgeError(
+            f"mask must be H×W (or K×H×W) with the content's size {tuple(size)}, got shape {tuple(m.shape)}"
+        )
+    return m[:, None]
+
+
+def _targets(features, stats, weights, regions, content_features) -> dict[str, torch.Tensor]:
+    if regions is None:
+        return adain_targets(features, stats, weights)
+    with_content = regions.shape[0] > len(stats)
+    return {
+        k: _masked_targets(f, [st[k] for st in stats], regions, with_content, content_features[k])
+        for k, f in features.items()
+    }
+
+
+def _match_style_colours(out, stats, weights, regions, work, moments=None) -> torch.Tensor:
+    """Give the picture its style's RGB mean and covariance: the blend's (mixture) moments, or in each
+    region of a mask its own style's (the unstyled outside of a single mask keeps its colours)."""
+    from artforge.style.color import apply_moments, colour_moments, mix_moments
+
+    if regions is None:
+        target = mix_moments([st[COLOUR] for st in stats], _normalised_weights(weights, len(stats)))
+        return apply_moments(out, moments or colour_moments(out[0]), target)
+    soft = regions[..., : work[0], : work[1]].to(out.device)
+    soft = soft / soft.sum(0, keepdim=True).clamp_min(1e-6)
+    result = torch.zeros_like(out)
+    for k in range(soft.shape[0]):
+        if k >= len(stats) or float(soft[k].sum()) < 1:  # the unstyled outside, or an empty region
+            result = result + soft[k] * out
+            continue
+        result = result + soft[k] * apply_moments(out, colour_moments(out[0], weight=soft[k, 0]), stats[k][COLOUR])
+    return result
 
 
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # channel mean and std per tap
@@ -323,13 +488,19 @@ Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # channel mean and std per
 def style_statistics(
     model: AdaINModel, styles: Sequence[torch.Tensor], colour_of: torch.Tensor | None = None
 ) -> list[Stats]:
-    """Each style's channel mean and std at every AdaIN tap (recoloured to ``colour_of`` first, if given):
-    all AdaIN needs of a style, so a video computes them once."""
+    """Each style's channel mean and std at every AdaIN tap, and its RGB colour moments (key ``COLOUR``),
+    recoloured to ``colour_of`` first if given: all the fast path needs of a style, so a video computes
+    them once."""
+    from artforge.style.color import colour_moments
+
     styles = [_fit_style(s.to(model.device).float(), 2 * model.stride, STYLE_MAX_SIDE) for s in styles]
     if colour_of is not None:
         styles = [_match_color(s, colour_of.to(model.device).float()) for s in styles]
     with torch.no_grad():
-        return [{k: channel_stats(f) for k, f in model.encode_levels(s).items()} for s in styles]
+        return [
+            {**{k: channel_stats(f) for k, f in model.encode_levels(s).items()}, COLOUR: colour_moments(s[0])}
+            for s in styles
+        ]
 
 
 def adain_targets(
@@ -396,7 +567,27 @@ def load_adain(path: str | Path | None = None, device: str | torch.device = "cpu
 
     encoder = create_backbone(config["encoder"], device)
     precision = resolve_precision("auto", torch.device(device))
-    return AdaINModel(encoder, decoder.to(device).eval(), config["encoder"], config, precision, spec)
+    model = AdaINModel(encoder, decoder.to(device).eval(), config["encoder"], config, precision, spec)
+    model.frozen = True
+    return model
+
+
+_SHARED: dict[tuple, AdaINModel] = {}
+
+
+def shared_adain(path: str | Path | None = None, device: str | torch.device = "cpu") -> AdaINModel:
+    """:func:`load_adain`, kept for the life of the process: repeated fast stylisations (the studio, Gatys's
+    start, a benchmark) load the decoder once.  Keyed by folder, device and the weights' modification time,
+    so a retrained decoder is read again.  Callers must not modify the returned model."""
+    directory = Path(path) if path is not None else ASSET
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        weights = directory / "model" / "model.safetensors"
+    key = (str(directory.resolve()), str(device), weights.stat().st_mtime_ns if weights.is_file() else None)
+    if key not in _SHARED:
+        _SHARED.clear()  # one decoder at a time: a studio switching decoders does not accumulate them
+        _SHARED[key] = load_adain(path, device)
+    return _SHARED[key]
 
 
 def _read_safetensors(file: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -72,26 +72,49 @@ def match_color(image: torch.Tensor, reference: torch.Tensor, mode: str = "pca",
     if mode not in ("pca", "cholesky"):
         raise ValueError(f"match_color mode must be 'pca' or 'cholesky', got {mode!r}")
     ref = reference.expand(image.shape[0], -1, -1, -1) if reference.shape[0] == 1 else reference
-    out = []
-    for x, r in zip(image.float(), ref.float()):
-        mu_x, cov_x = _colour_stats(x, eps)
-        mu_r, cov_r = _colour_stats(r, eps)
-        if mode == "pca":
-            a = _sqrtm(cov_r) @ torch.linalg.inv(_sqrtm(cov_x))
-        else:
-            a = torch.linalg.cholesky(cov_r) @ torch.linalg.inv(torch.linalg.cholesky(cov_x))
-        flat = x.reshape(3, -1)
-        out.append((a @ (flat - mu_x) + mu_r).reshape(x.shape))
+    out = [
+        apply_moments(x[None], colour_moments(x, eps=eps), colour_moments(r, eps=eps), mode)[0]
+        for x, r in zip(image.float(), ref.float())
+    ]
     return torch.stack(out).clamp(-1, 1).to(image.dtype)
 
 
-def _colour_stats(image: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (3×1) and covariance (3×3, regularised so flat pictures stay invertible) of 3×H×W."""
+Moments = tuple[torch.Tensor, torch.Tensor]  # RGB mean (3×1) and covariance (3×3)
+
+
+def colour_moments(image: torch.Tensor, weight: torch.Tensor | None = None, eps: float = 1e-5) -> Moments:
+    """Mean (3×1) and covariance (3×3, regularised so flat pictures stay invertible) of a 3×H×W picture's
+    colours, or of a region of it (``weight``: H×W soft weights)."""
     flat = image.reshape(3, -1).double()
-    mu = flat.mean(1, keepdim=True)
+    if weight is None:
+        w = torch.full((flat.shape[1],), 1.0 / flat.shape[1], dtype=flat.dtype, device=flat.device)
+    else:
+        w = weight.reshape(-1).double()
+        w = w / w.sum().clamp_min(1e-12)
+    mu = flat @ w[:, None]
     centred = flat - mu
-    cov = centred @ centred.T / max(flat.shape[1] - 1, 1) + eps * torch.eye(3, dtype=flat.dtype, device=flat.device)
+    cov = (centred * w) @ centred.T + eps * torch.eye(3, dtype=flat.dtype, device=flat.device)
     return mu.float(), cov.float()
+
+
+def mix_moments(moments: list[Moments], weights: list[float]) -> Moments:
+    """Moments of the mixture of several colour distributions (a blend of styles' palettes)."""
+    mu = sum(w * m for w, (m, _) in zip(weights, moments))
+    second = sum(w * (c + m @ m.T) for w, (m, c) in zip(weights, moments))
+    return mu, second - mu @ mu.T
+
+
+def apply_moments(image: torch.Tensor, source: Moments, target: Moments, mode: str = "pca") -> torch.Tensor:
+    """The affine colour map taking ``source`` moments to ``target`` moments, applied to N×3×H×W (unclamped)."""
+    (mu_x, cov_x), (mu_r, cov_r) = source, target
+    if mode == "pca":
+        a = _sqrtm(cov_r) @ torch.linalg.inv(_sqrtm(cov_x))
+    else:
+        a = torch.linalg.cholesky(cov_r) @ torch.linalg.inv(torch.linalg.cholesky(cov_x))
+    n, _, h, w = image.shape
+    flat = image.float().permute(1, 0, 2, 3).reshape(3, -1)
+    out = a.to(flat.device) @ (flat - mu_x.to(flat.device)) + mu_r.to(flat.device)
+    return out.reshape(3, n, h, w).permute(1, 0, 2, 3)
 
 
 def _sqrtm(cov: torch.Tensor) -> torch.Tensor:

@@ -175,6 +175,10 @@ class GatysConfig:
     tile: bool | None = None            # tiled processing; None = when the image is larger than tile_size
     tile_size: int = 512                # tile side in pixels at the finest pyramid levels
     coarse_size: int = 256              # coarse-to-fine from this long side (halving), at any size; 0 = only for tiles
+    fast_scale: float = 0.75            # fast path: the decoder paints at this fraction of the size (Rendering)
+    fast_passes: int = 2                # fast path: AdaIN passes
+    fast_colour: bool = True            # fast path: give the result the style's colour mean and covariance
+    fast_clean: float = 0.015           # fast path: guided-filter ε against the decoder's mesh; 0 = off
     device: str = "cpu"
     progress: bool = True               # tqdm bar with the loss
     # fmt: on
@@ -207,7 +211,14 @@ class GatysConfig:
                 f"--{name.replace('_', '-')} must not be negative",
             )
         get_style_backbone(self.backbone)
+        self.rendering().validate()
         return self
+
+    def rendering(self):
+        """The fast path's :class:`artforge.style.adain.Rendering` (also the Gatys ``fast`` start)."""
+        from artforge.style.adain import Rendering
+
+        return Rendering(self.fast_scale, self.fast_passes, self.fast_colour, self.fast_clean)
 
     def replace(self, **changes) -> "GatysConfig":
         return dataclasses.replace(self, **changes)
@@ -444,16 +455,17 @@ def initial_image(
     if config.init == "content" or (config.init == "fast" and alpha == 0):
         return content.clone()
     if config.init == "fast":
-        from artforge.style.adain import load_adain, stylize_fast
+        from artforge.style.adain import shared_adain, stylize_fast
 
         return stylize_fast(
-            load_adain(device=content.device),
+            shared_adain(device=content.device),
             content,
             list(styles),
             weights=None if mask is not None else config.style_blend_weights,
             alpha=alpha,
             preserve_color=config.original_colors == "histogram",
             mask=None if mask is None else mask[0, 0],
+            rendering=config.rendering(),
         )
     if config.init == "random":
         gen = torch.Generator().manual_seed(config.seed)

@@ -84,10 +84,10 @@ def run_style(
 def _run_fast(content: torch.Tensor, styles, config: GatysConfig, mask, adain_path) -> tuple[StyleResult, str]:
     """AdaIN (Huang & Belongie 2017) through ``artforge.style.adain``, imported only when asked for."""
     try:
-        from artforge.style.adain import load_adain, stylize_fast
+        from artforge.style.adain import shared_adain, stylize_fast
     except ImportError as exc:
         raise ArtforgeError(f"--fast needs artforge.style.adain, which cannot be imported here ({exc})") from None
-    model = load_adain(adain_path, device=config.device)
+    model = shared_adain(adain_path, device=config.device)
     alpha = config.alpha if config.alpha_mode == "feature" else 1.0
     image = stylize_fast(
         model,
@@ -97,6 +97,7 @@ def _run_fast(content: torch.Tensor, styles, config: GatysConfig, mask, adain_pa
         alpha=alpha,
         preserve_color=config.original_colors == "histogram",
         mask=None if mask is None else mask[0, 0],
+        rendering=config.rendering(),
     )
     # Luminance-only colours and the pixel-mode blend are the same post-processing as for Gatys.
     image = finish(image.float(), content.to(image.device), config)

@@ -37,7 +37,20 @@ from PIL import Image
 from artforge.errors import ArtforgeError
 from artforge.fileio import atomic_write
 from artforge.pictures import to_uint8
-from artforge.style.adain import _pad_to_multiple, adain_targets, channel_stats, load_adain, style_statistics
+from artforge.style.adain import (
+    Rendering,
+    _pad_to_multiple,
+    adain_targets,
+    channel_stats,
+    finish_rendering,
+    load_adain,
+    more_passes,
+    resize_to,
+    style_statistics,
+    with_content,
+    working_size,
+)
+from artforge.style.color import colour_moments
 from artforge.style.io import fit_long_side, from_uint8, read_image
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".gif")
@@ -55,6 +68,7 @@ class VideoSettings:
     preserve_color: bool = False  # keep the video's colours (the styles are recoloured to the first frame)
     max_frames: int | None = None  # stop after this many frames (a preview)
     device: str = "cpu"
+    rendering: Rendering = Rendering()  # how the decoder's output becomes the frame (as for a picture)
 
     def validate(self) -> "VideoSettings":
         problems = []
@@ -68,6 +82,7 @@ class VideoSettings:
             problems.append("--max-frames must be at least 1")
         if problems:
             raise ArtforgeError("; ".join(problems))
+        self.rendering.validate()
         return self
 
 
@@ -80,30 +95,39 @@ class TemporalAdaIN:
 
     def __init__(self, model, stats, settings: VideoSettings):
         self.model, self.stats, self.s = model, stats, settings
-        self.prev_features = self.prev_targets = self.content_stats = self.prev_frame = self.prev_out = None
+        self.prev_features = self.prev_targets = self.prev_frame = self.prev_out = None
+        self.ema: dict = {}  # smoothed content statistics and output colour moments
 
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        model, beta = self.model, self.s.smooth
+        model, beta, r = self.model, self.s.smooth, self.s.rendering
         size = tuple(frame.shape[-2:])
+        work = working_size(size, r.scale)
         with torch.no_grad():
-            fcs = model.encode_levels(_pad_to_multiple(frame.to(model.device).float(), model.stride))
-            stats = {k: channel_stats(f) for k, f in fcs.items()}
-            if self.content_stats is not None and beta > 0:
-                stats = {
-                    k: tuple(beta * o + (1 - beta) * n for o, n in zip(self.content_stats[k], v))
-                    for k, v in stats.items()
-                }
-            self.content_stats = stats
-            targets = adain_targets(fcs, self.stats, self.s.weights, content_stats=stats)
-            targets = {k: self.s.alpha * t + (1 - self.s.alpha) * fcs[k] for k, t in targets.items()}
+            fcs = model.encode_levels(_pad_to_multiple(resize_to(frame.to(model.device), work), model.stride))
+            stats = self._smoothed("content_stats", {k: channel_stats(f) for k, f in fcs.items()})
+            targets = with_content(
+                adain_targets(fcs, self.stats, self.s.weights, content_stats=stats), fcs, self.s.alpha
+            )
             if self.prev_targets is not None and beta > 0:
                 targets = {
                     k: self._keep_still(fcs[k], self.prev_features[k], t, self.prev_targets[k])
                     for k, t in targets.items()
                 }
             self.prev_features, self.prev_targets = fcs, targets
-            out = model.decode_levels(targets)[..., : size[0], : size[1]].clamp(-1, 1)
+            out = model.decode_levels(targets).clamp(-1, 1)
+            out = more_passes(model, out, fcs, self.stats, self.s.weights, self.s.alpha, r.passes - 1)
+            out = out[..., : work[0], : work[1]]
+            moments = self._smoothed("colour", colour_moments(out[0])) if r.colour else None
+            out = finish_rendering(out, self.stats, self.s.weights, self.s.alpha, r, size, moments=moments)
             return self._steady(frame.to(out.device).float(), out)
+
+    def _smoothed(self, name: str, value):
+        """``value`` (nested tuples/dicts of tensors) as an exponential moving average over frames, weight β."""
+        old, beta = self.ema.get(name), self.s.smooth
+        if old is not None and beta > 0:
+            value = _ema(old, value, beta)
+        self.ema[name] = value
+        return value
 
     def _keep_still(self, fc, prev_fc, target, prev_target) -> torch.Tensor:
         """Each feature cell keeps β·exp(−(d/τ)²) of its previous stylised value (d: its relative change)."""
@@ -123,6 +147,14 @@ class TemporalAdaIN:
             out = keep * self.prev_out + (1 - keep) * out
         self.prev_frame, self.prev_out = blurred, out
         return out
+
+
+def _ema(old, new, beta: float):
+    if isinstance(new, dict):
+        return {k: _ema(old[k], v, beta) for k, v in new.items()}
+    if isinstance(new, tuple):
+        return tuple(_ema(o, n, beta) for o, n in zip(old, new))
+    return beta * old + (1 - beta) * new
 
 
 def open_video(path: Path):
