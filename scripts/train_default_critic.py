@@ -6,7 +6,13 @@ The task's answer is known by construction: originals are *high*, a mild degrada
 that ship with scikit-image.  A fifth of the originals (with their degradations) is held
 out to measure the critic honestly before the final fit on everything.
 
+Last, the critic's *technical directions* (``critic.technical_directions``: how degrading a picture
+moves the head's inputs) are measured on 48 built-in pictures, every degradation at both strengths: a
+person's ratings then personalise the critic without erasing its judgement of blur, noise and JPEG.
+``--technical-only`` adds just them to an existing critic (seconds, not minutes).
+
     python scripts/train_default_critic.py [--originals 600] [--out src/artforge/assets/default-critic]
+    python scripts/train_default_critic.py --technical-only
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from artforge.data import open_source
 from artforge.data.builtin import BUILTINS
 from artforge.evaluate.critic import (
     LOAD_SIZE,
+    Critic,
     CriticConfig,
     picture_inputs,
     spearman,
+    technical_directions,
+    technical_originals,
     tier_accuracy,
     train_critic_on_inputs,
 )
@@ -68,8 +77,12 @@ def main() -> None:
     ap.add_argument("--originals", type=int, default=600)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="src/artforge/assets/default-critic")
+    ap.add_argument("--technical-only", action="store_true", help="only (re)measure the technical directions")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
+    if args.technical_only:
+        add_technical_directions(Critic.load(args.out), args.out, args.seed)
+        return
     orig, what = originals(args.originals, args.seed)
     images, scores, groups = graded_set(orig, seed=args.seed)
     print(f"{len(orig)} originals ({what}) -> {len(images)} graded pictures")
@@ -99,6 +112,13 @@ def main() -> None:
     critic.cfg.cv["held_out"] = held_out
     out = critic.save(Path(args.out))
     print(f"wrote {out} (n_train {critic.cfg.n_train}, ridge {critic.cfg.ridge:g})")
+    add_technical_directions(critic, args.out, args.seed)
+
+
+def add_technical_directions(critic: Critic, out, seed: int) -> None:
+    critic.t["technical"] = technical_directions(critic, technical_originals(seed=seed + 1), seed=seed)
+    critic.save(Path(out))
+    print(f"technical directions measured on 48 built-in pictures, saved in {out}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -114,3 +116,82 @@ def test_shipped_critic_ranks_a_fresh_graded_set_it_never_saw():
     images, scores, _ = graded_set(originals, seed=7)
     assert spearman(critic.score(images), scores) >= 0.8
     assert critic.cfg.cv["held_out"]["spearman"] >= 0.8
+
+
+@pytest.fixture(scope="module")
+def shipped_inputs():
+    """The shipped critic and its inputs for 48 built-in pictures (shapes on backgrounds, many colours)."""
+    critic = load_critic(DEFAULT_CRITIC)
+    images = open_source("builtin:shapes", 128, n_builtin=48, seed=5, progress=False).images
+    return critic, images, picture_inputs(images, critic.cfg)
+
+
+def _redness(images: torch.Tensor) -> torch.Tensor:
+    x = images.float() / 255
+    return (x[:, 0] - x[:, 2]).flatten(1).mean(1)
+
+
+def test_a_persons_ratings_teach_their_critic_a_taste_the_shipped_one_does_not_know(shipped_inputs):
+    critic, images, x = shipped_inputs
+    taste = _redness(images)
+    rated, held = slice(0, 24), slice(24, 48)
+    before = spearman(critic.score_inputs(x[held]), taste[held])
+    ranks = taste[rated].argsort().argsort().double()
+    critic = Critic(dataclasses.replace(critic.cfg), dict(critic.t))  # a copy: the fixture's stays unrated
+    critic.update_inputs(x[rated], (10 * ranks / 23).round())
+    after = spearman(critic.score_inputs(x[held]), taste[held])
+    assert after >= 0.7 and after > before + 0.3, (before, after)
+    assert critic.cfg.n_ratings == 24 and set(critic.cfg.prior) == {"tau_features", "tau_measures"}
+    # the general judgement is still there, untouched, beside the person's
+    torch.testing.assert_close(critic.general_score_inputs(x), load_critic(DEFAULT_CRITIC).score_inputs(x))
+
+
+def test_taking_back_every_rating_restores_the_general_critic_exactly(shipped_inputs):
+    critic, _, x = shipped_inputs
+    mine = Critic(dataclasses.replace(critic.cfg), dict(critic.t))
+    mine.update_inputs(x[:5], [9.0, 1.0, 5.0, 7.0, 2.0])
+    assert not torch.allclose(mine.score_inputs(x), critic.score_inputs(x))
+    mine.update_inputs(x[:5], [9.0, 1.0, 5.0, 7.0, 2.0], weight=-1.0)
+    assert mine.cfg.n_ratings == 0
+    torch.testing.assert_close(mine.score_inputs(x), critic.score_inputs(x), atol=1e-6, rtol=0)
+
+
+def test_a_critic_saved_before_personal_heads_existed_still_loads(shipped_inputs, tmp_path):
+    critic, _, x = shipped_inputs
+    from artforge.fileio import save_tensors_with_config
+
+    old = {k: v for k, v in critic.t.items() if k not in ("P", "q", "yy", "n")}
+    cfg = {k: v for k, v in vars(critic.cfg).items() if k != "prior"}
+    save_tensors_with_config(tmp_path / "critic.safetensors", old, cfg)
+    torch.testing.assert_close(Critic.load(tmp_path).score_inputs(x), critic.score_inputs(x))
+
+
+def test_critic_card_measures_what_a_critic_favours(shipped_inputs, tmp_path, capsys):
+    from artforge.cli import main
+    from artforge.evaluate.card import critic_card, favours
+
+    critic, images, x = shipped_inputs
+    card = critic_card(critic, images, "built-in shapes")
+    assert card["heads"] == ["score"] and set(card["measures"]) >= {"colorfulness", "symmetry", "warmth", "sharpness"}
+    # a person who rates warm pictures high: their head now favours warmth, the general one is shown beside it
+    from artforge.evaluate.measures import warmth
+
+    mine = Critic(dataclasses.replace(critic.cfg), dict(critic.t))
+    warm = warmth(images.float() / 255)
+    mine.update_inputs(x, (10 * warm.argsort().argsort().double() / (len(warm) - 1)).round())
+    card = critic_card(mine, images, "built-in shapes")
+    assert card["heads"] == ["general", "yours"]
+    assert card["measures"]["warmth"]["yours"]["spearman"] > card["measures"]["warmth"]["general"]["spearman"] + 0.3
+    assert any(line.startswith("more warmth") for line in favours(card, "yours"))
+    # from the command line, on a folder
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    from PIL import Image
+
+    for i, picture in enumerate(images[:10].permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(picture).save(folder / f"{i}.png")
+    assert (
+        main(["critic", "card", "--critic", str(DEFAULT_CRITIC), "--pictures", str(folder), "-o", str(tmp_path)]) == 0
+    )
+    assert "critic card — 10 pictures" in capsys.readouterr().out
+    assert (tmp_path / "card.md").is_file() and (tmp_path / "card.json").is_file()

@@ -215,3 +215,18 @@ def test_a_prompt_creates_remakeable_pictures_and_search_finds_them(studio, tmp_
     assert studio.search("a sun over hills", limit=1)[0].id != found[0].id
     with pytest.raises(ArtforgeError, match="the text is empty"):
         studio.search("  ")
+
+
+def test_for_you_follows_the_ratings_and_the_curve_is_cross_validated(studio, runs):
+    key = str(runs / "tiny-dcgan")
+    made = studio.create(key, seed=5, n=14)
+    light = {e.id: float(studio.gallery.pixels(e.id).mean()) for e in made}
+    order = sorted(light, key=light.get)
+    for rank, picture in enumerate(order):  # this person likes bright pictures
+        studio.rate(picture, round(10 * rank / (len(order) - 1)))
+    assert studio.taste_curve() and studio.taste_curve()[0]["ratings"] == 5
+    chosen = studio.for_you(key, seed=9, n=4)
+    assert [e.kind for e in chosen] == ["for-you"] * 4 and all(same(studio, e) for e in chosen)
+    plain = studio.create(key, seed=9, n=4)  # the same seed without the taste
+    brightness = lambda entries: np.mean([studio.gallery.pixels(e.id).mean() for e in entries])  # noqa: E731
+    assert brightness(chosen) > brightness(plain)

@@ -2,11 +2,22 @@
 
 Inputs per picture: the pooled features of a shared backbone (default ``effnet-lite0``)
 reduced by PCA, plus the interpretable measures of :mod:`artforge.evaluate.measures`.
-The head is ridge regression kept as its sufficient statistics (A = ZᵀZ + λI, b = Zᵀy),
-so learning from new ratings is an exact incremental update — add the new rows to A and b
-and solve again — never a retrain from scratch, and the result is the same as refitting
-on everything seen so far.  A user's rating counts ``rating_weight`` times a training
-picture, so that a few ratings visibly move a critic trained on thousands of pictures.
+The head is ridge regression kept as its sufficient statistics (A = ZᵀZ + λI, b = Zᵀy): the
+critic's general judgement w₀ = A⁻¹b (trained on graded pictures: technical condition).
+
+A person's ratings make it *their* critic: their own statistics P = Σ zzᵀ, q = Σ z·y, Σy², n are
+kept beside A and b, and their head is the posterior mean of Bayesian linear regression with the
+general head as the prior's mean::
+
+    w = (P + Λ)⁻¹ (q + Λ w₀),   Λ = diag(τ_features, τ_measures, τ_bias)
+
+τ_features (the backbone's PCA scores) and τ_measures (the interpretable measures) are chosen by
+the evidence (marginal likelihood) of the person's own ratings over a grid, computed from the sums
+alone; the bias is almost free (a person's scale is their own).  So the prior's weight shrinks as
+ratings accumulate — P grows with n while Λ is set by how well the ratings are explained — and
+where the ratings say nothing (a direction no rated picture varies along, e.g. blur) the general
+judgement stays.  Learning stays exact and incremental: a rating adds its row to the sums (a
+negative weight takes it back), never a retrain, and the result equals refitting on all of them.
 
 Saved as ``critic.safetensors`` with its config in the file's metadata (no pickle).
 """
@@ -43,11 +54,18 @@ class CriticConfig:
     components: int = 64  # PCA components kept from the backbone features
     use_measures: bool = True
     ridge: float = 10.0  # λ of the ridge head, chosen by cross-validation in fit()
-    rating_weight: float = 20.0  # one user rating counts this many training pictures
+    rating_weight: float = 20.0  # legacy (critics before the personal head merged ratings into A, b this many times)
     n_train: int = 0
     n_ratings: int = 0
     trained_on: str = ""
     cv: dict = field(default_factory=dict)
+    prior: dict = field(default_factory=dict)  # the personal head's τ_features, τ_measures (chosen by evidence)
+
+
+PRIOR_GRID = tuple(10.0 ** (k / 2) for k in range(-2, 9))  # τ candidates: 0.1 … 10⁴
+BIAS_PRIOR = 1e-3  # the person's own mean rating is theirs: almost no pull toward the general head's bias
+TECHNICAL_WEIGHT = 10.0  # μ per rating: how firmly a person's head keeps the general verdict on degradations
+TECHNICAL_FLOOR = 10  # … counted as at least this many ratings, so the first ones cannot overturn it
 
 
 def picture_inputs(images: torch.Tensor, cfg: CriticConfig) -> torch.Tensor:
@@ -83,7 +101,16 @@ class Critic:
     def __init__(self, cfg: CriticConfig, tensors: dict[str, torch.Tensor]):
         self.cfg = cfg
         self.t = {k: v.double() for k, v in tensors.items()}
+        self._ensure_personal()
         self._solve()
+
+    def _ensure_personal(self) -> None:
+        """The person's sums (zero for a critic nobody has rated with, or one saved before they existed)."""
+        p = self.t["A"].size(0)
+        self.t.setdefault("P", torch.zeros(p, p, dtype=torch.float64))
+        self.t.setdefault("q", torch.zeros(p, dtype=torch.float64))
+        self.t.setdefault("yy", torch.zeros((), dtype=torch.float64))
+        self.t.setdefault("n", torch.zeros((), dtype=torch.float64))
 
     # ------------------------------------------------------------------ fitting
 
@@ -107,6 +134,7 @@ class Critic:
         z = critic._design(x)
         tensors["A"] = z.T @ z + cfg.ridge * _ridge_diag(z.size(1))
         tensors["b"] = z.T @ scores.double()
+        critic._ensure_personal()
         critic._solve()
         cfg.n_train = x.size(0)
         return critic
@@ -122,7 +150,38 @@ class Critic:
         return torch.cat(parts, 1)
 
     def _solve(self) -> None:
-        self.weights = torch.linalg.solve(self.t["A"], self.t["b"])
+        self.general = torch.linalg.solve(self.t["A"], self.t["b"])
+        if float(self.t["n"]) < 1:
+            self.weights = self.general
+            return
+        best = max(((tf, tm) for tf in PRIOR_GRID for tm in PRIOR_GRID), key=lambda t: self._evidence(*self._prior(*t)))
+        precision, mean = self._prior(*best)
+        self.weights = torch.linalg.solve(self.t["P"] + precision, self.t["q"] + precision @ mean)
+        self.cfg.prior = {"tau_features": best[0], "tau_measures": best[1]}
+
+    def _prior(self, tau_features: float, tau_measures: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prior's precision Π and mean m = w₀.  Π = diag(τ_features on the PCA scores, τ_measures on the
+        measures, BIAS_PRIOR on the bias) + μ·n·D, where D (``technical``, :func:`technical_directions`) holds
+        the directions in which a fault (blur, noise, JPEG, pixels) moves a picture: along them the person's
+        head is held to the general head's verdict, however many ratings pull elsewhere."""
+        k = self.t["pca"].size(1)
+        lam = torch.full((self.t["A"].size(0),), tau_measures, dtype=torch.float64)
+        lam[:k], lam[-1] = tau_features, BIAS_PRIOR
+        if "technical" not in self.t:
+            return torch.diag(lam), self.general
+        technical = TECHNICAL_WEIGHT * max(float(self.t["n"]), TECHNICAL_FLOOR) * self.t["technical"]
+        return torch.diag(lam) + technical, self.general  # μ·n: the ratings' evidence never outweighs it
+
+    def _evidence(self, precision: torch.Tensor, mean: torch.Tensor) -> float:
+        """Log marginal likelihood of the person's ratings under w ~ N(m, σ²Π⁻¹), σ² profiled out — from the
+        sums alone: y − Zm has covariance σ²(I + ZΠ⁻¹Zᵀ); by Woodbury and det(I + ZΠ⁻¹Zᵀ) = det(P + Π)/det Π."""
+        P, q, n = self.t["P"], self.t["q"], float(self.t["n"])
+        u = q - P @ mean
+        rr = float(self.t["yy"] - 2 * mean @ q + mean @ P @ mean)
+        post = P + precision
+        fit = max(rr - float(u @ torch.linalg.solve(post, u)), 1e-9 * max(rr, 1e-9))
+        logdets = float(torch.linalg.slogdet(post)[1]) - float(torch.linalg.slogdet(precision)[1])
+        return -0.5 * n * math.log(fit / n) - 0.5 * logdets
 
     # ------------------------------------------------------------------ use
 
@@ -142,16 +201,28 @@ class Critic:
             raise ArtforgeError("ratings are scores from 0 to 10")
         self.update_inputs(picture_inputs(images, self.cfg), scores, weight)
 
-    def update_inputs(self, x: torch.Tensor, scores, weight: float | None = None) -> None:
-        """:meth:`update` for raw inputs (from :func:`picture_inputs`).  A negative ``weight`` takes back ratings
-        learnt before (exactly: the statistics are sums), so a person can change their mind."""
+    def update_inputs(self, x: torch.Tensor, scores, weight: float = 1.0) -> None:
+        """:meth:`update` for raw inputs (from :func:`picture_inputs`): the ratings join the person's sums.
+        ``weight`` -1 takes back ratings learnt before (exactly: the statistics are sums), so a person can
+        change their mind."""
         scores = torch.as_tensor(scores, dtype=torch.float64).flatten()
         z = self._design(x)
-        w = self.cfg.rating_weight if weight is None else weight
-        self.t["A"] = self.t["A"] + w * z.T @ z
-        self.t["b"] = self.t["b"] + w * z.T @ scores
+        w = 1.0 if weight is None else float(weight)
+        self.t["P"] = self.t["P"] + w * z.T @ z
+        self.t["q"] = self.t["q"] + w * z.T @ scores
+        self.t["yy"] = self.t["yy"] + w * scores.square().sum()
+        self.t["n"] = self.t["n"] + w * scores.numel()
         self.cfg.n_ratings += int(math.copysign(scores.numel(), w))
         self._solve()
+
+    def pca_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """The whitened PCA scores of the backbone part of raw inputs: where "these pictures look alike" is
+        measured (the taste search's diversity guard)."""
+        return self._design(x)[:, : self.t["pca"].size(1)].float()
+
+    def general_score_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The score before any personal rating (the prior's judgement)."""
+        return (self._design(x) @ self.general).clamp(0, 10).float()
 
     # ------------------------------------------------------------------ files
 
@@ -176,6 +247,43 @@ class Critic:
         except Exception as e:  # noqa: BLE001 — a damaged file of any kind gets one clear line
             raise ArtforgeError(f"cannot read the critic in {directory}: {e}") from None
         return cls(cfg, tensors)
+
+
+TECHNICAL_FAULTS = ("blur", "jpeg", "noise", "pixelate")  # faults whatever the taste (low contrast or pale
+# colours can be a person's taste, so "contrast" and "washout" are left to the ratings)
+
+
+def technical_directions(critic: "Critic", originals: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """D = mean of d·dᵀ over d = z(degraded) − z(original), every TECHNICAL_FAULTS kind at its mild and heavy
+    strength, for ``originals`` (uint8 N×3×H×W): the head-input directions along which pictures get worse.
+    Stored as the critic's ``technical`` tensor; a person's head is held to the general head along them."""
+    import numpy as np
+
+    from artforge.evaluate.critic_data import HEAVY, MILD, degrade
+
+    rng = np.random.default_rng(seed)
+    pictures = originals.permute(0, 2, 3, 1).numpy()
+    degraded = [
+        torch.from_numpy(np.array(degrade(p, kind, table[kind], rng), dtype=np.uint8)).permute(2, 0, 1)
+        for p in pictures
+        for table in (MILD, HEAVY)
+        for kind in TECHNICAL_FAULTS
+    ]
+    per = 2 * len(TECHNICAL_FAULTS)
+    z_orig = critic._design(picture_inputs(originals, critic.cfg))
+    z_deg = critic._design(picture_inputs(torch.stack(degraded), critic.cfg))
+    d = z_deg - z_orig.repeat_interleave(per, 0)
+    return d.T @ d / len(d)
+
+
+def technical_originals(n: int = 48, seed: int = 0) -> torch.Tensor:
+    """Built-in pictures (shapes, paintings, glyphs) the technical directions are measured on."""
+    from artforge.data import open_source
+
+    kinds = (("shapes", n // 3), ("paintings", n // 3), ("glyphs", n - 2 * (n // 3)))
+    return torch.cat(
+        [open_source(f"builtin:{k}", LOAD_SIZE, n_builtin=m, seed=seed, progress=False).images for k, m in kinds]
+    )
 
 
 def _ridge_diag(p: int) -> torch.Tensor:

@@ -109,14 +109,17 @@ def degrade(picture: np.ndarray, kind: str, strength, rng: np.random.Generator) 
     return np.asarray(im, dtype=np.uint8)
 
 
-def graded_set(originals: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """Each original (high) plus one mild (mid) and one heavy (low) degradation of a random kind.
+def graded_set(
+    originals: torch.Tensor, seed: int = 0, kinds: tuple[str, ...] | None = None
+) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Each original (high) plus one mild (mid) and one heavy (low) degradation of a random kind (of ``kinds``,
+    default every one).
 
     Returns (images 3N×3×H×W uint8, scores, groups) — group = index of the original, so
     cross-validation never sees an original in training and its degradation held out.
     """
     rng = np.random.default_rng(seed)
-    kinds = sorted(MILD)
+    kinds = sorted(kinds or MILD)
     images, scores, groups = [], [], []
     for i, picture in enumerate(originals.permute(0, 2, 3, 1).numpy()):
         mild, heavy = rng.choice(kinds), rng.choice(kinds)

@@ -18,6 +18,11 @@ score`` and usable as extra inputs to the critic's head:
 * ``thirds`` — rule-of-thirds saliency: share of the frequency-tuned saliency (Achanta et al.
   2009) that falls near the four thirds intersections (Gaussian windows, σ = 1/12 of the side),
   divided by the share a uniform saliency map would give (1 = no preference, > 1 = on the thirds).
+
+Not a critic input (``CARD_MEASURES`` only: what a critic card reports its score against):
+
+* ``warmth`` — how warm the colours are: mean over pixels of HSV saturation × cos(hue − 30°),
+  pixels of chroma below 0.02 counting 0: > 0 oranges and reds, < 0 blues and cyans, 0 grey.
 """
 
 from __future__ import annotations
@@ -137,7 +142,21 @@ def thirds(x: torch.Tensor, size: int = 64) -> torch.Tensor:
     return share / window.mean()
 
 
+def warmth(x: torch.Tensor) -> torch.Tensor:
+    top, bottom = x.amax(1), x.amin(1)
+    chroma = top - bottom
+    sat = chroma / top.clamp_min(1e-6)
+    r, g, b = x.unbind(1)
+    c = chroma.clamp_min(1e-6)
+    sextant = torch.where(top == r, ((g - b) / c) % 6, torch.where(top == g, (b - r) / c + 2, (r - g) / c + 4))
+    angle = sextant / 6 * 2 * torch.pi - torch.pi / 6  # hue − 30°
+    return (sat * torch.cos(angle) * (chroma > 0.02)).flatten(1).mean(1)
+
+
+CARD_MEASURES = ("colorfulness", "contrast", "sharpness", "symmetry", "warmth", "saturation", "entropy", "noise")
+
 _FUNCTIONS = {
+    "warmth": warmth,
     "colorfulness": colorfulness,
     "contrast": contrast,
     "sharpness": sharpness,
@@ -149,11 +168,12 @@ _FUNCTIONS = {
 }
 
 
-def compute_measures(images: torch.Tensor, batch_size: int = 32) -> dict[str, torch.Tensor]:
-    """Every measure for N pictures (uint8 or [-1, 1], any size): name -> float tensor of N values."""
-    out: dict[str, list[torch.Tensor]] = {name: [] for name in MEASURES}
+def compute_measures(images: torch.Tensor, batch_size: int = 32, names=MEASURES) -> dict[str, torch.Tensor]:
+    """The measures ``names`` (default: every critic input) for N pictures (uint8 or [-1, 1], any size):
+    name -> float tensor of N values."""
+    out: dict[str, list[torch.Tensor]] = {name: [] for name in names}
     for chunk in images.split(batch_size):
         x = _working_size(_to_unit01(chunk))
-        for name in MEASURES:
+        for name in names:
             out[name].append(_FUNCTIONS[name](x))
     return {name: torch.cat(parts) for name, parts in out.items()}

@@ -22,6 +22,8 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import statistics
 import threading
 import time
 from contextlib import contextmanager
@@ -425,11 +427,54 @@ class Studio:
                 for i, score in changed.items():
                     x = inputs[entries[i].sha256][None]
                     if i in self._applied:
-                        self._critic.update_inputs(x, [self._applied[i]], -self._critic.cfg.rating_weight)
+                        self._critic.update_inputs(x, [self._applied[i]], -1.0)
                     self._critic.update_inputs(x, [score])
                     self._applied[i] = score
                 self._critic.save(self.home / "critic")
             return self._critic
+
+    def _critic_copy(self) -> Critic:
+        """The person's critic, up to date, as a copy a long job can use while ratings keep arriving."""
+        critic = self._sync_critic()
+        with self._critic_lock:
+            return Critic(dataclasses.replace(critic.cfg), dict(critic.t))
+
+    def for_you(self, key: str, seed: int = 0, n: int = 8) -> list[Entry]:
+        """``n`` pictures the person's critic ranks high, best first (``generate --taste``: many drawn, the best
+        kept apart from each other, then refined by local search in latent space)."""
+        from artforge.taste import taste_latents
+
+        n, critic = _count(n), self._critic_copy()
+        with self._using(key) as model:
+            latents, info = taste_latents(model, critic, n, int(seed), log=lambda msg: None)
+            detail = {"action": "for-you", "seed": int(seed), "ratings": critic.cfg.n_ratings}
+            details = [{**detail, "rank": i} for i in range(n)]
+            return self._keep(key, model, latents, "for-you", details, [[] for _ in range(n)])
+
+    def taste_curve(self, repeats: int = 3) -> list[dict]:
+        """How well the person's critic predicts their *own* held-out ratings after k of them (k = 5, 10, 25, 50,
+        100 while k leaves at least 5 out): median Spearman over ``repeats`` random splits, beside the general
+        critic's on the same held-out pictures — the study of bench/taste.py, on this person."""
+        ratings = self.gallery.ratings()
+        if len(ratings) < 10:
+            return []
+        ids = sorted(ratings)
+        entries = [self.gallery.get(i) for i in ids]
+        inputs = self._inputs(entries)
+        x = torch.stack([inputs[e.sha256] for e in entries])
+        y = torch.tensor([ratings[i] for i in ids], dtype=torch.float64)
+        gen, rows = torch.Generator().manual_seed(0), []
+        for k in (c for c in (5, 10, 25, 50, 100) if c <= len(ids) - 5):
+            mine, general = [], []
+            for _ in range(repeats):
+                order = torch.randperm(len(ids), generator=gen)
+                train, held = order[:k], order[k:]
+                critic = Critic(dataclasses.replace(self._base_critic.cfg), dict(self._base_critic.t))
+                critic.update_inputs(x[train], y[train])
+                mine.append(spearman(critic.score_inputs(x[held]), y[held]))
+                general.append(spearman(self._base_critic.score_inputs(x[held]), y[held]))
+            rows.append({"ratings": k, "yours": statistics.median(mine), "general": statistics.median(general)})
+        return rows
 
     def scores(self, entries: list[Entry], critic: Critic | None = None) -> dict[int, float]:
         """The person's critic's score (0–10) of each picture."""

@@ -278,7 +278,23 @@ class Page:
         return self._taste_text(self.studio.rate(_one_id(picture, "rating"), float(score)))
 
     def taste(self) -> str:
-        return self._taste_text(self.studio.taste())
+        return self._taste_text(self.studio.taste()) + self._curve_text(self.studio.taste_curve())
+
+    def for_you(self, key, seed, n):
+        return self._shown(self.studio.for_you(key, int(seed), int(n)))
+
+    @staticmethod
+    def _curve_text(rows: list[dict]) -> str:
+        if not rows:
+            return "\n\nRate at least 10 pictures to see how well your critic predicts your own ratings."
+        lines = [
+            "\n\nHow well your critic predicts your held-out ratings (Spearman, cross-validated on your ratings):",
+            "",
+            "| after ratings | your critic | the general critic |",
+            "|---:|---:|---:|",
+        ]
+        lines += [f"| {r['ratings']} | {r['yours']:.2f} | {r['general']:.2f} |" for r in rows]
+        return "\n".join(lines)
 
     @staticmethod
     def _taste_text(t: dict) -> str:
@@ -583,6 +599,14 @@ def _gallery_tab(page: Page, w: dict) -> None:
     )  # the picture's details now show its rating
     w["taste_btn"] = gr.Button("How has my critic changed?")
     w["taste_btn"].click(_page_errors(page.taste), None, w["taste"], api_name="taste")
+    with gr.Row():
+        w["for_you_n"] = gr.Slider(1, 32, 8, step=1, label="Pictures")
+        w["for_you_seed"] = gr.Number(0, label="Seed", precision=0)
+        w["for_you"] = gr.Button("For you: what your critic likes, from the model above", elem_id="for_you")
+    w["for_you"].click(
+        _page_errors(page.for_you), [w["model"], w["for_you_seed"], w["for_you_n"]],
+        [w["gallery"], w["gallery_ids"]], api_name="for_you",
+    )  # fmt: skip
     with gr.Row():
         w["top_n"] = gr.Slider(1, 100, 10, step=1, label="Export the top")
         w["top_by"] = gr.Radio(["rating", "critic"], value="rating", label="by")
