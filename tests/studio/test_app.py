@@ -62,7 +62,7 @@ def test_every_action_through_the_api_then_kill_9_and_restart(served):
     endpoints = set(c.view_api(print_info=False, return_format="dict")["named_endpoints"])
     expected = {"/model_info", "/create", "/edit", "/mix", "/interpolate", "/project", "/breed", "/lineage"}
     expected |= {"/restyle_fast", "/restyle_quality", "/cancel", "/gallery", "/details", "/rate", "/taste", "/export"}
-    expected |= {"/music_video", "/music_cancel", "/search"}
+    expected |= {"/music_video", "/music_cancel", "/search", "/for_you"}
     assert expected <= endpoints
 
     assert "fastgan" in c.predict("default", api_name="/model_info")
