@@ -9,10 +9,11 @@ frame (sensor noise, compression, light) move the decoder's output a lot.  Witho
 ``smooth`` (β, 0 = off) damps it in two places:
 
 - the content statistics AdaIN normalises with follow an exponential moving average over frames
-  (the global brightness and colour of the output no longer jump with each frame's);
-- each feature cell keeps β·exp(−(d/τ)²) of its previous stylised value, where d is how much that
-  cell's content features changed since the previous frame (relative): still parts of the picture
-  stay put, moving ones follow the new frame.
+  (the global brightness and colour of the output no longer jump with each frame's) — at every AdaIN
+  pass, and so do the output's colour moments that the style's colours are mapped from;
+- at every pass, each feature cell keeps β·exp(−(d/τ)²) of its previous stylised value, where d is
+  how much that cell's features changed since the previous frame (relative): still parts of the
+  picture stay put, moving ones follow the new frame.
 
 ``flicker`` in the summary is the mean absolute frame-to-frame change of the output over that of
 the input (both in [0, 1] pixels, at the output size): 1 = the output changes as much as the video.
@@ -44,7 +45,6 @@ from artforge.style.adain import (
     channel_stats,
     finish_rendering,
     load_adain,
-    more_passes,
     resize_to,
     style_statistics,
     with_content,
@@ -95,11 +95,12 @@ class TemporalAdaIN:
 
     def __init__(self, model, stats, settings: VideoSettings):
         self.model, self.stats, self.s = model, stats, settings
-        self.prev_features = self.prev_targets = self.prev_frame = self.prev_out = None
+        self.prev_frame = self.prev_out = None
+        self.previous: dict = {}  # per pass: the previous frame's (features, targets)
         self.ema: dict = {}  # smoothed content statistics and output colour moments
 
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        model, beta, r = self.model, self.s.smooth, self.s.rendering
+        model, r = self.model, self.s.rendering
         size = tuple(frame.shape[-2:])
         work = working_size(size, r.scale)
         with torch.no_grad():
@@ -108,18 +109,29 @@ class TemporalAdaIN:
             targets = with_content(
                 adain_targets(fcs, self.stats, self.s.weights, content_stats=stats), fcs, self.s.alpha
             )
-            if self.prev_targets is not None and beta > 0:
-                targets = {
-                    k: self._keep_still(fcs[k], self.prev_features[k], t, self.prev_targets[k])
-                    for k, t in targets.items()
-                }
-            self.prev_features, self.prev_targets = fcs, targets
+            targets = self._still_where_unchanged("pass0", fcs, targets)
             out = model.decode_levels(targets).clamp(-1, 1)
-            out = more_passes(model, out, fcs, self.stats, self.s.weights, self.s.alpha, r.passes - 1)
+            for extra in range(1, r.passes):  # later passes: their content statistics are smoothed too
+                features = model.encode_levels(out)
+                own = self._smoothed(f"pass{extra}", {k: channel_stats(f) for k, f in features.items()})
+                extra_targets = with_content(
+                    adain_targets(features, self.stats, self.s.weights, content_stats=own), fcs, self.s.alpha
+                )
+                extra_targets = self._still_where_unchanged(f"pass{extra}", features, extra_targets)
+                out = model.decode_levels(extra_targets).clamp(-1, 1)
             out = out[..., : work[0], : work[1]]
             moments = self._smoothed("colour", colour_moments(out[0])) if r.colour else None
             out = finish_rendering(out, self.stats, self.s.weights, self.s.alpha, r, size, moments=moments)
             return self._steady(frame.to(out.device).float(), out)
+
+    def _still_where_unchanged(self, name: str, features: dict, targets: dict) -> dict:
+        """The targets of one pass, each feature cell keeping part of its previous value where its features held
+        still (:meth:`_keep_still`); remembers this frame's for the next."""
+        prev = self.previous.get(name)
+        if prev is not None and self.s.smooth > 0:
+            targets = {k: self._keep_still(features[k], prev[0][k], t, prev[1][k]) for k, t in targets.items()}
+        self.previous[name] = (features, targets)
+        return targets
 
     def _smoothed(self, name: str, value):
         """``value`` (nested tuples/dicts of tensors) as an exponential moving average over frames, weight β."""
