@@ -89,15 +89,15 @@ def ratings_of(truth: torch.Tensor, pool_truth: torch.Tensor, noise: float, rng:
 
 def model_samples(n: int, seed: int, model_path=None) -> torch.Tensor:
     """``n`` samples of the shipped model (or ``model_path``), uint8, at the critic's load size."""
-    from artforge.generate import load_model
-    from artforge.pictures import to_uint8
+    from artforge.generate import decode_all, load_model
 
     model = load_model(model_path or "default")
-    with torch.no_grad():
-        images = torch.cat(
-            [model.decode(z) for z in model.latents(n, torch.Generator().manual_seed(seed)).split(64)]
-        ).float()
-    images = F.interpolate(images, size=(LOAD_SIZE, LOAD_SIZE), mode="bilinear", align_corners=False)
+    return _uint8(decode_all(model, model.latents(n, torch.Generator().manual_seed(seed)), LOAD_SIZE))
+
+
+def _uint8(images: torch.Tensor) -> torch.Tensor:
+    from artforge.pictures import to_uint8
+
     return torch.from_numpy(to_uint8(images)).permute(0, 3, 1, 2)
 
 
@@ -150,7 +150,7 @@ def taste_grids(truth_fn, inputs, truth, pool, n_ratings, n, seeds, noise) -> di
     """``generate --taste`` after ``n_ratings`` ratings vs the plain grid of the same seed: the true taste's mean
     (in quantiles of the pool: 0.5 = an average picture) and the diversity (mean pairwise distance of the
     critic's features), per seed."""
-    from artforge.generate import load_model
+    from artforge.generate import decode_all, load_model
     from artforge.taste import critic_view, mean_pairwise_distance, taste_latents
 
     rng = np.random.default_rng(3)
@@ -163,10 +163,7 @@ def taste_grids(truth_fn, inputs, truth, pool, n_ratings, n, seeds, noise) -> di
     for seed in seeds:
         latents, info = taste_latents(model, critic, n, seed, log=lambda _: None)
         plain = model.latents(n, torch.Generator().manual_seed(seed))
-        with torch.no_grad():
-            pictures = [model.decode(z).float() for z in (plain, latents)]
-        big = [F.interpolate(p, size=(LOAD_SIZE, LOAD_SIZE), mode="bilinear", align_corners=False) for p in pictures]
-        as_uint8 = [((b.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8) for b in big]
+        as_uint8 = [_uint8(decode_all(model, z, LOAD_SIZE)) for z in (plain, latents)]
         _, plain_features = critic_view(model, critic, plain)
         rows.append(
             {

@@ -474,7 +474,7 @@ def _cmd_critic_score(args: argparse.Namespace) -> int:
 
 
 def stars_to_score(stars: float) -> float:
-    """1–5 stars onto the critic's 0–10 (1 star = 0, 3 = 5, 5 = 10), as the studio's star buttons do."""
+    """1–5 stars onto the critic's 0–10 (1 star = 0, 3 = 5, 5 = 10)."""
     return (float(stars) - 1) * 2.5
 
 

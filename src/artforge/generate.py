@@ -93,12 +93,22 @@ def seed_latents(model: Method, n: int, seed: int, truncation: float | None = No
     return model.latents(n, torch.Generator().manual_seed(seed), truncation)
 
 
+def decode_all(model: Method, latents: torch.Tensor, size: int | None = None, batch: int = 64) -> torch.Tensor:
+    """The latents' pictures in [-1, 1], ``batch`` at a time, without gradients; resized (bilinear) to
+    ``size``×``size`` when given and different — e.g. the critic's load size, what it sees of a written file."""
+    with torch.no_grad():
+        images = torch.cat([model.decode(chunk).float() for chunk in latents.split(batch)])
+    if size is not None and tuple(images.shape[-2:]) != (size, size):
+        images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return images.clamp(-1, 1)
+
+
 def write_pictures(
     model: Method, latents: torch.Tensor, out: str | Path, stem: str, grid: bool = True, singles: bool = True, **meta
 ) -> list[Path]:
     """Decode ``latents`` (64 at a time) and write ``OUT/STEM-IIII.png`` for each and ``OUT/grid-STEM.png``."""
     out = Path(out)
-    images = torch.cat([model.decode(chunk) for chunk in latents.split(64)])
+    images = decode_all(model, latents)
     written = []
     if singles:
         for i, picture in enumerate(to_uint8(images)):

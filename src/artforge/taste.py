@@ -30,6 +30,7 @@ import torch
 
 from artforge.errors import ArtforgeError
 from artforge.evaluate.critic import LOAD_SIZE, Critic, picture_inputs
+from artforge.generate import decode_all
 from artforge.methods.base import Method
 
 
@@ -56,16 +57,10 @@ def critic_view(model: Method, critic: Critic, latents: torch.Tensor, batch: int
     """(scores, features) of the latents' pictures: the critic's score and its standardised PCA scores (what the
     diversity guard measures distance in)."""
     scores, feats = [], []
-    with torch.no_grad():
-        for chunk in latents.split(batch):
-            pictures = model.decode(chunk).float()
-            if pictures.shape[-1] != LOAD_SIZE:  # the critic sees pictures at the size it reads files
-                pictures = torch.nn.functional.interpolate(
-                    pictures, size=(LOAD_SIZE, LOAD_SIZE), mode="bilinear", align_corners=False
-                )
-            x = picture_inputs(pictures.clamp(-1, 1), critic.cfg)
-            scores.append(critic.score_inputs(x))
-            feats.append(critic.pca_scores(x))
+    for chunk in latents.split(batch):  # the critic sees pictures at the size it reads files
+        x = picture_inputs(decode_all(model, chunk, LOAD_SIZE), critic.cfg)
+        scores.append(critic.score_inputs(x))
+        feats.append(critic.pca_scores(x))
     return torch.cat(scores), torch.cat(feats)
 
 

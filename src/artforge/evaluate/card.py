@@ -29,17 +29,13 @@ STRONG = 0.3  # |Spearman| from which the card calls a preference out in words
 def card_pictures(n: int = 192, seed: int = 0) -> tuple[torch.Tensor, str]:
     """``n`` pictures of several kinds (uint8, at the critic's load size): half samples of the shipped model,
     a quarter built-in paintings, a quarter built-in shapes; and a description of them."""
-    import torch.nn.functional as F
-
     from artforge.data import open_source
-    from artforge.generate import load_model
+    from artforge.generate import decode_all, load_model
     from artforge.pictures import to_uint8
 
     model = load_model("default")
-    with torch.no_grad():
-        samples = model.decode(model.latents(n // 2, torch.Generator().manual_seed(seed))).float()
-    samples = F.interpolate(samples, size=(LOAD_SIZE, LOAD_SIZE), mode="bilinear", align_corners=False)
-    parts = [torch.from_numpy(to_uint8(samples.clamp(-1, 1))).permute(0, 3, 1, 2)]
+    samples = decode_all(model, model.latents(n // 2, torch.Generator().manual_seed(seed)), LOAD_SIZE)
+    parts = [torch.from_numpy(to_uint8(samples)).permute(0, 3, 1, 2)]
     for source in ("builtin:paintings", "builtin:shapes"):
         parts.append(open_source(source, LOAD_SIZE, n_builtin=n // 4, seed=seed, progress=False).images)
     what = f"{n // 2} samples of the shipped model, {n // 4} built-in paintings, {n // 4} built-in shapes"

@@ -25,7 +25,7 @@ Saved as ``critic.safetensors`` with its config in the file's metadata (no pickl
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -214,6 +214,10 @@ class Critic:
         self.t["n"] = self.t["n"] + w * scores.numel()
         self.cfg.n_ratings += int(math.copysign(scores.numel(), w))
         self._solve()
+
+    def copy(self) -> "Critic":
+        """An independent copy (its own config and sums): to learn or score while the original keeps changing."""
+        return Critic(replace(self.cfg), dict(self.t))
 
     def pca_scores(self, x: torch.Tensor) -> torch.Tensor:
         """The whitened PCA scores of the backbone part of raw inputs: where "these pictures look alike" is

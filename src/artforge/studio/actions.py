@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import statistics
 import threading
 import time
@@ -437,7 +436,7 @@ class Studio:
         """The person's critic, up to date, as a copy a long job can use while ratings keep arriving."""
         critic = self._sync_critic()
         with self._critic_lock:
-            return Critic(dataclasses.replace(critic.cfg), dict(critic.t))
+            return critic.copy()
 
     def for_you(self, key: str, seed: int = 0, n: int = 8) -> list[Entry]:
         """``n`` pictures the person's critic ranks high, best first (``generate --taste``: many drawn, the best
@@ -469,7 +468,7 @@ class Studio:
             for _ in range(repeats):
                 order = torch.randperm(len(ids), generator=gen)
                 train, held = order[:k], order[k:]
-                critic = Critic(dataclasses.replace(self._base_critic.cfg), dict(self._base_critic.t))
+                critic = self._base_critic.copy()
                 critic.update_inputs(x[train], y[train])
                 mine.append(spearman(critic.score_inputs(x[held]), y[held]))
                 general.append(spearman(self._base_critic.score_inputs(x[held]), y[held]))

@@ -385,24 +385,18 @@ def render(
     if mask is not None:
         maps = resize_to(_as_maps(mask, size).to(model.device), work)[:, 0]
         regions = _region_masks(maps, len(stats), work, tuple(padded.shape[-2:]), model.device)
-    fcs = model.encode_levels(padded)
-    out = model.decode_levels(with_content(_targets(fcs, stats, weights, regions, fcs), fcs, alpha)).clamp(-1, 1)
-    out = more_passes(model, out, fcs, stats, weights, alpha, rendering.passes - 1, regions)
+    fcs = features = model.encode_levels(padded)
+    for step in range(rendering.passes):  # later passes: AdaIN on the picture so far; fcs stay α's content side
+        out = model.decode_levels(with_content(_targets(features, stats, weights, regions, fcs), fcs, alpha))
+        out = out.clamp(-1, 1)
+        if step + 1 < rendering.passes:
+            features = model.encode_levels(out)
     return finish_rendering(out[..., : work[0], : work[1]], stats, weights, alpha, rendering, size, regions)
 
 
 def with_content(targets: dict, fcs: dict, alpha: float) -> dict:
     """Eq. 14 at every level: ``alpha`` of the AdaIN targets, the rest the photo's own features."""
     return {k: alpha * t + (1 - alpha) * fcs[k] for k, t in targets.items()}
-
-
-def more_passes(model, out, fcs, stats, weights, alpha, n: int, regions=None) -> torch.Tensor:
-    """AdaIN ``n`` more times on the features of the picture so far (``fcs``, the photo's, stay the content
-    side of ``alpha``)."""
-    for _ in range(n):
-        targets = _targets(model.encode_levels(out), stats, weights, regions, fcs)
-        out = model.decode_levels(with_content(targets, fcs, alpha)).clamp(-1, 1)
-    return out
 
 
 def finish_rendering(
@@ -418,7 +412,7 @@ def finish_rendering(
     """After the decoder: the style's colours, the clean-up, the resample to ``size``.  ``moments`` replaces
     the picture's own colour moments as the colour map's source (a video smooths them over frames)."""
     if rendering.colour and alpha > 0:
-        matched = _match_style_colours(out, stats, weights, regions, tuple(out.shape[-2:]), moments)
+        matched = _match_style_colours(out, stats, weights, regions, moments)
         out = alpha * matched + (1 - alpha) * out
     if rendering.clean > 0:
         from artforge.style.filters import guided_filter
@@ -463,7 +457,7 @@ def _targets(features, stats, weights, regions, content_features) -> dict[str, t
     }
 
 
-def _match_style_colours(out, stats, weights, regions, work, moments=None) -> torch.Tensor:
+def _match_style_colours(out, stats, weights, regions, moments=None) -> torch.Tensor:
     """Give the picture its style's RGB mean and covariance: the blend's (mixture) moments, or in each
     region of a mask its own style's (the unstyled outside of a single mask keeps its colours)."""
     from artforge.style.color import apply_moments, colour_moments, mix_moments
@@ -471,7 +465,7 @@ def _match_style_colours(out, stats, weights, regions, work, moments=None) -> to
     if regions is None:
         target = mix_moments([st[COLOUR] for st in stats], _normalised_weights(weights, len(stats)))
         return apply_moments(out, moments or colour_moments(out[0]), target)
-    soft = regions[..., : work[0], : work[1]].to(out.device)
+    soft = regions[..., : out.shape[-2], : out.shape[-1]].to(out.device)
     soft = soft / soft.sum(0, keepdim=True).clamp_min(1e-6)
     result = torch.zeros_like(out)
     for k in range(soft.shape[0]):

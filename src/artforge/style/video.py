@@ -104,21 +104,16 @@ class TemporalAdaIN:
         size = tuple(frame.shape[-2:])
         work = working_size(size, r.scale)
         with torch.no_grad():
-            fcs = model.encode_levels(_pad_to_multiple(resize_to(frame.to(model.device), work), model.stride))
-            stats = self._smoothed("content_stats", {k: channel_stats(f) for k, f in fcs.items()})
-            targets = with_content(
-                adain_targets(fcs, self.stats, self.s.weights, content_stats=stats), fcs, self.s.alpha
+            fcs = features = model.encode_levels(
+                _pad_to_multiple(resize_to(frame.to(model.device), work), model.stride)
             )
-            targets = self._still_where_unchanged("pass0", fcs, targets)
-            out = model.decode_levels(targets).clamp(-1, 1)
-            for extra in range(1, r.passes):  # later passes: their content statistics are smoothed too
-                features = model.encode_levels(out)
-                own = self._smoothed(f"pass{extra}", {k: channel_stats(f) for k, f in features.items()})
-                extra_targets = with_content(
-                    adain_targets(features, self.stats, self.s.weights, content_stats=own), fcs, self.s.alpha
-                )
-                extra_targets = self._still_where_unchanged(f"pass{extra}", features, extra_targets)
-                out = model.decode_levels(extra_targets).clamp(-1, 1)
+            for step in range(r.passes):  # every pass smoothed: its content statistics and its still cells
+                own = self._smoothed(f"pass{step}", {k: channel_stats(f) for k, f in features.items()})
+                targets = adain_targets(features, self.stats, self.s.weights, content_stats=own)
+                targets = self._still_where_unchanged(f"pass{step}", features, with_content(targets, fcs, self.s.alpha))
+                out = model.decode_levels(targets).clamp(-1, 1)
+                if step + 1 < r.passes:
+                    features = model.encode_levels(out)
             out = out[..., : work[0], : work[1]]
             moments = self._smoothed("colour", colour_moments(out[0])) if r.colour else None
             out = finish_rendering(out, self.stats, self.s.weights, self.s.alpha, r, size, moments=moments)
