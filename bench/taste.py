@@ -108,15 +108,16 @@ def within_picture(scores: torch.Tensor, tiers: torch.Tensor) -> float:
     return sum(per) / len(per)
 
 
-def graded_inputs(critic: Critic, kinds=None) -> tuple[torch.Tensor, torch.Tensor]:
+def graded_inputs(critic: Critic, kinds=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The built-in graded degradations (originals high, mild mid, heavy low) the technical check ranks: blur,
-    noise and JPEG (the issue's), or ``kinds``.  Pictures none of the critic's data was made from (seed)."""
+    noise and JPEG (the issue's), or ``kinds``.  Pictures none of the critic's data was made from (seed).
+    Returns (critic inputs, tier scores, the pictures)."""
     from artforge.data import open_source
     from artforge.evaluate.critic_data import graded_set
 
     originals = open_source("builtin:shapes", LOAD_SIZE, n_builtin=30, seed=424242, progress=False).images
     images, scores, _ = graded_set(originals, seed=7, kinds=kinds or ("blur", "jpeg", "noise"))
-    return picture_inputs(images, critic.cfg), scores
+    return picture_inputs(images, critic.cfg), scores, images
 
 
 # --------------------------------------------------------------------------- the study
@@ -144,6 +145,29 @@ def learning_curve(inputs, truth, pool, held, graded, counts, repeats, noise, se
             "within_picture": statistics.median(within),
         }
     return out
+
+
+CEILING_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
+def additive_ceiling(truth_fn, inputs, truth, pool, held, graded, base: Critic) -> list[dict]:
+    """What *any* critic whose score adds the person's taste to the shipped critic's verdict could reach: the true
+    taste as the person rates it (its quantile in the pool, 0–10) + β × the shipped score, for each β — Spearman
+    with the taste on the held-out pictures and with the tiers of the graded degradations.  A learnt critic only
+    approaches this line: it knows the taste from a few ratings, the ceiling knows it exactly."""
+    graded_x, tiers, graded_images = graded
+    quantile = lambda values: 10 * (truth[pool][None, :] < values[:, None]).double().mean(1)  # noqa: E731
+    taste_held, taste_graded = quantile(truth[held]), quantile(truth_fn(graded_images))
+    shipped_held = base.score_inputs(inputs[held]).double()
+    shipped_graded = base.score_inputs(graded_x).double()
+    return [
+        {
+            "beta": beta,
+            "taste": spearman(taste_held + beta * shipped_held, truth[held]),
+            "technical": spearman(taste_graded + beta * shipped_graded, tiers),
+        }
+        for beta in CEILING_WEIGHTS
+    ]
 
 
 def taste_grids(truth_fn, inputs, truth, pool, n_ratings, n, seeds, noise) -> dict:
@@ -212,7 +236,15 @@ def main(argv=None) -> dict:
         truth = TASTES[name](images)
         shipped = spearman(base.score_inputs(inputs[held]), truth[held])
         curve = learning_curve(inputs, truth, pool, held, graded, counts, args.repeats, args.noise, seed=1)
-        result["tastes"][name] = {"shipped": shipped, "curve": curve}
+        ceiling = additive_ceiling(TASTES[name], inputs, truth, pool, held, graded, base)
+        result["tastes"][name] = {"shipped": shipped, "curve": curve, "additive_ceiling": ceiling}
+        reachable = [c["technical"] for c in ceiling if c["taste"] >= 0.8]
+        print(
+            f"{name:10s} additive ceiling (true taste + beta x shipped): best graded Spearman with taste >= 0.8: "
+            f"{max(reachable):.2f}; "
+            + " ".join(f"{c['beta']:g}:{c['taste']:.2f}/{c['technical']:.2f}" for c in ceiling),
+            flush=True,
+        )
         if args.grid:
             grids = taste_grids(TASTES[name], inputs, truth, pool, args.grid_ratings, args.grid, (0, 1, 2), args.noise)
             result["tastes"][name]["grids"] = grids

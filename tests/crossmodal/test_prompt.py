@@ -66,12 +66,13 @@ def test_a_text_conditioned_diffusion_model_follows_the_prompt_with_guidance(red
     model = load_model(run)
     latents = model.latents(2, torch.Generator().manual_seed(0))
     assert latents.shape == (2, 3 * 16 * 16 + 384)
-    # a picture inverted without a caption carries the empty one, and decodes back to (roughly: 8 steps) itself
+    # a picture inverted without a caption carries the empty one, and decodes back to itself.  At 50 steps: at the
+    # model's 8 the DDIM path is too coarse to be inverted, and half the pictures come back in the other colour
     picture = model.decode(latents[:1])
-    inverted = model.invert(picture)
+    inverted = model.invert(picture, steps=50)
     assert inverted.shape == latents[:1].shape and not inverted[0, -384:].any()
-    back = model.decode(inverted)
-    assert torch.corrcoef(torch.stack([back.flatten(), picture.flatten()]))[0, 1] > 0.8
+    back = model.decode(inverted, steps=50)
+    assert torch.corrcoef(torch.stack([back.flatten(), picture.flatten()]))[0, 1] > 0.9
 
 
 def test_the_text_model_keeps_captions_in_its_export_and_its_latents(text_run):

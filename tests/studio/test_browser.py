@@ -1,8 +1,8 @@
 """The studio in a real browser: Playwright driving Debian's chromium (never a downloaded browser).
 
 Open the page, generate, pick two favourites by clicking, breed two generations, rate, restyle fast, reload
-the page and find everything in the gallery.  Screenshots of each tab go to the test's temp folder (and to
-``$ARTFORGE_SCREENSHOTS`` when set, to look at them)."""
+the page and find everything in the gallery, then ask for pictures "For you".  Screenshots of each tab go to
+the test's temp folder (and to ``$ARTFORGE_SCREENSHOTS`` when set, to look at them)."""
 
 import contextlib
 import os
@@ -40,6 +40,8 @@ def browser_page(tmp_path):
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(TIMEOUT_MS)
+            page.console_lines = []  # what the page logged, printed if the test fails
+            page.on("console", lambda msg: page.console_lines.append(f"{msg.type}: {msg.text}"))
             page.goto(url)
             yield page, url
             browser.close()
@@ -66,6 +68,7 @@ def explained_failure(page, tmp_path: Path):
         shot(page, tmp_path, "failure")
         print("page text at failure:\n", page.locator("body").inner_text(timeout=10_000)[-3000:])
         print("studio log:\n", (tmp_path / "studio.log").read_text(errors="replace")[-3000:])
+        print("browser console:\n", "\n".join(page.console_lines[-40:]))
         raise
 
 
@@ -136,3 +139,17 @@ def test_generate_breed_rate_restyle_reload(browser_page, tmp_path):
         shown = page.locator("#gallery_ids textarea").input_value()
         assert len(shown.split(",")) == total
         shot(page, tmp_path, "5-reloaded")
+
+        # For you: new pictures the person's critic ranks high, shown in the gallery
+        page.locator("#for_you_n input[type=number]").fill("4")
+        page.locator("#for_you_n input[type=number]").blur()
+        wait_value(page, "#for_you_n input[type=range]", "4")  # the page holds the new count before the click
+        page.locator("#for_you").click()
+        page.wait_for_function(
+            f"(v => v !== {shown!r} && v.split(',').length === 4)"
+            "(document.querySelector('#gallery_ids textarea').value)"
+        )
+        wait_images(page, "gallery", 4)
+        for_you = [int(t) for t in page.locator("#gallery_ids textarea").input_value().split(",")]
+        assert min(for_you) > max(int(t) for t in shown.split(","))  # made now, not picked from the gallery
+        shot(page, tmp_path, "6-for-you")

@@ -38,6 +38,7 @@ def _page_error(exc: Exception) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, ArtforgeError):
+        print(f"artforge studio: told the page: {exc}", file=sys.stderr, flush=True)  # the terminal keeps a record
         return gr.Error(str(exc), print_exception=False)
     traceback.print_exception(exc, file=sys.stderr)
     return gr.Error(f"something went wrong ({type(exc).__name__}); the studio's terminal has the details")
@@ -388,8 +389,8 @@ def in_click_order(event, fn, inputs, outputs) -> None:
 
 def _create_tab(page: Page, w: dict) -> None:
     with gr.Row():
-        w["seed"] = gr.Number(0, label="Seed", precision=0)
-        w["n"] = gr.Slider(1, 32, 8, step=1, label="Pictures")
+        w["seed"] = gr.Number(0, label="Seed", precision=0, elem_id="create_seed")
+        w["n"] = gr.Slider(1, 32, 8, step=1, label="Pictures", elem_id="create_n")
         w["truncation"] = gr.Slider(0.2, 1.5, 1.0, step=0.05, label="Truncation ψ (1 = none)")
     w["prompt"] = gr.Textbox(
         label="Prompt (optional): what the pictures should show, e.g. 'orange circles on dark blue'",
@@ -600,8 +601,8 @@ def _gallery_tab(page: Page, w: dict) -> None:
     w["taste_btn"] = gr.Button("How has my critic changed?")
     w["taste_btn"].click(_page_errors(page.taste), None, w["taste"], api_name="taste")
     with gr.Row():
-        w["for_you_n"] = gr.Slider(1, 32, 8, step=1, label="Pictures")
-        w["for_you_seed"] = gr.Number(0, label="Seed", precision=0)
+        w["for_you_n"] = gr.Slider(1, 32, 8, step=1, label="Pictures", elem_id="for_you_n")
+        w["for_you_seed"] = gr.Number(0, label="Seed", precision=0, elem_id="for_you_seed")
         w["for_you"] = gr.Button("For you: what your critic likes, from the model above", elem_id="for_you")
     w["for_you"].click(
         _page_errors(page.for_you), [w["model"], w["for_you_seed"], w["for_you_n"]],
