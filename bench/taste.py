@@ -77,10 +77,14 @@ def symmetric(images: torch.Tensor) -> torch.Tensor:
 TASTES = {"warm": warm, "sparse": sparse, "symmetric": symmetric}
 
 
+def pool_quantile(values: torch.Tensor, pool_values: torch.Tensor) -> torch.Tensor:
+    """Each value's quantile among ``pool_values`` (the share of the pool below it): 0.5 = an average picture."""
+    return (pool_values[None, :] < values[:, None]).double().mean(1)
+
+
 def ratings_of(truth: torch.Tensor, pool_truth: torch.Tensor, noise: float, rng: np.random.Generator) -> torch.Tensor:
     """A person's 0–10 ratings: the taste's quantile in the pool, plus noise, rounded to whole points."""
-    quantile = (pool_truth[None, :] < truth[:, None]).float().mean(1)
-    noisy = 10 * quantile.numpy() + rng.normal(0, noise, size=len(truth))
+    noisy = 10 * pool_quantile(truth, pool_truth).numpy() + rng.normal(0, noise, size=len(truth))
     return torch.from_numpy(np.clip(np.round(noisy), 0, 10))
 
 
@@ -156,8 +160,8 @@ def additive_ceiling(truth_fn, inputs, truth, pool, held, graded, base: Critic) 
     with the taste on the held-out pictures and with the tiers of the graded degradations.  A learnt critic only
     approaches this line: it knows the taste from a few ratings, the ceiling knows it exactly."""
     graded_x, tiers, graded_images = graded
-    quantile = lambda values: 10 * (truth[pool][None, :] < values[:, None]).double().mean(1)  # noqa: E731
-    taste_held, taste_graded = quantile(truth[held]), quantile(truth_fn(graded_images))
+    taste_held = 10 * pool_quantile(truth[held], truth[pool])
+    taste_graded = 10 * pool_quantile(truth_fn(graded_images), truth[pool])
     shipped_held = base.score_inputs(inputs[held]).double()
     shipped_graded = base.score_inputs(graded_x).double()
     return [
@@ -182,7 +186,7 @@ def taste_grids(truth_fn, inputs, truth, pool, n_ratings, n, seeds, noise) -> di
     critic = Critic.load(DEFAULT_CRITIC)
     critic.update_inputs(inputs[rated], ratings_of(truth[rated], truth[pool], noise, rng))
     model = load_model("default")
-    quantile = lambda values: float((truth[pool][None, :] < values[:, None]).float().mean())  # noqa: E731
+    quantile = lambda values: float(pool_quantile(values, truth[pool]).mean())  # noqa: E731
     rows = []
     for seed in seeds:
         latents, info = taste_latents(model, critic, n, seed, log=lambda _: None)

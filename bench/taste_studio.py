@@ -19,7 +19,6 @@ import argparse
 import io
 import json
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -36,14 +35,10 @@ for path in (ROOT / "src", ROOT / "bench"):
     if str(path) not in sys.path:  # runnable without installing the package
         sys.path.insert(0, str(path))
 
-from taste import TASTES  # noqa: E402
+from taste import TASTES, pool_quantile  # noqa: E402
 
-from artforge.studio.launcher import start_studio_process  # noqa: E402
+from artforge.studio.launcher import CHROMIUM_ARGS, chromium, start_studio_process  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 TIMEOUT_MS = 300_000
 
 
@@ -60,21 +55,23 @@ def shown_pictures(page, gallery: str, numbers: str) -> tuple[list[int], torch.T
 
 
 def set_number(page, selector: str, value: float) -> None:
-    """Type a number into a box; for a slider's box, wait until the slider itself holds it (the value sent)."""
+    """Type a number into a box and leave it, as a person does."""
     box = page.locator(selector)
     box.fill(str(value))
     box.press("Enter")
     box.blur()
-    if selector.endswith("input[type=number]"):
-        page.wait_for_function(
-            f"Number(document.querySelector({selector.replace('number', 'range')!r}).value) === {float(value)}"
-        )
+
+
+def set_slider(page, elem_id: str, value: float) -> None:
+    """Type a number into a slider's box, then wait until the slider itself holds it (the value a click sends)."""
+    set_number(page, f"#{elem_id} input[type=number]", value)
+    page.wait_for_function(f"Number(document.querySelector('#{elem_id} input[type=range]').value) === {float(value)}")
 
 
 def generate(page, seed: int, n: int) -> tuple[list[int], torch.Tensor]:
     page.get_by_role("tab", name="Create").click()
     set_number(page, "#create_seed input", seed)
-    set_number(page, "#create_n input[type=number]", n)
+    set_slider(page, "create_n", n)
     before = page.locator("#sample_ids textarea").input_value()
     page.get_by_role("button", name="Generate").click()
     page.wait_for_function(
@@ -94,7 +91,7 @@ def rate_all(page, ratings: list[float]) -> None:
             f"document.querySelector('#current input').value === "
             f"document.querySelector('#gallery_ids textarea').value.split(', ')[{i}]"
         )
-        set_number(page, "#score input[type=number]", score)
+        set_slider(page, "score", score)
         page.get_by_role("button", name="Rate", exact=True).click()
         page.wait_for_function(f"document.querySelector('#taste').innerText.includes('learnt {i + 1} rating')")
 
@@ -106,7 +103,7 @@ def try_taste(page, name: str, args, shots: Path | None) -> dict:
     rated_ids, rated = generate(page, seed=args.seed, n=args.ratings)
     timings["generate"] = time.perf_counter() - start
     truth = taste(rated)
-    quantile = lambda values: (truth[None, :] < values[:, None]).float().mean(1)  # noqa: E731
+    quantile = lambda values: pool_quantile(values, truth)  # noqa: E731 — among the pictures rated
     ratings = [float(np.clip(round(10 * float(q)), 0, 10)) for q in quantile(truth)]
 
     page.get_by_role("tab", name="Gallery").click()
@@ -125,7 +122,7 @@ def try_taste(page, name: str, args, shots: Path | None) -> dict:
     plain_ids, plain = generate(page, seed=args.for_you_seed, n=args.n)
     page.get_by_role("tab", name="Gallery").click()
     set_number(page, "#for_you_seed input", args.for_you_seed)
-    set_number(page, "#for_you_n input[type=number]", args.n)
+    set_slider(page, "for_you_n", args.n)
     before = page.locator("#gallery_ids textarea").input_value()
     start = time.perf_counter()
     page.locator("#for_you").click()
@@ -172,8 +169,8 @@ def main(argv=None) -> dict:
     p.add_argument("--sheet", type=Path, help="PNG: per taste, the plain grid above and For you below it")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
+    browser_path = chromium()
+    if browser_path is None:
         raise SystemExit("needs Debian's chromium: apt-get install chromium")
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
@@ -190,7 +187,7 @@ def main(argv=None) -> dict:
             proc, url = start_studio_process(tmp / "home", tmp / "runs", tmp / "studio.log")
             try:
                 with sync_playwright() as pw:
-                    browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+                    browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=CHROMIUM_ARGS)
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
                     page.set_default_timeout(TIMEOUT_MS)
                     page.goto(url)

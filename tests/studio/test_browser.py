@@ -13,15 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from artforge.studio.launcher import CHROMIUM_ARGS, chromium
 from tests.conftest import tiny_export
 from tests.studio.test_app import start_studio
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Without these, a headless chromium on a machine with no network keeps trying to reach Google's hosts.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+CHROMIUM = chromium()
 TIMEOUT_MS = 180_000  # one action; generous because CI's 2 cores may be busy with other tests' processes
 
 if CHROMIUM is None and os.environ.get("ARTFORGE_REQUIRE_BROWSER"):

@@ -462,6 +462,7 @@ class Studio:
         inputs = self._inputs(entries)
         x = torch.stack([inputs[e.sha256] for e in entries])
         y = torch.tensor([ratings[i] for i in ids], dtype=torch.float64)
+        general_scores = self._base_critic.score_inputs(x)  # the same whatever the split
         gen, rows = torch.Generator().manual_seed(0), []
         for k in (c for c in (5, 10, 25, 50, 100) if c <= len(ids) - 5):
             mine, general = [], []
@@ -471,7 +472,7 @@ class Studio:
                 critic = self._base_critic.copy()
                 critic.update_inputs(x[train], y[train])
                 mine.append(spearman(critic.score_inputs(x[held]), y[held]))
-                general.append(spearman(self._base_critic.score_inputs(x[held]), y[held]))
+                general.append(spearman(general_scores[held], y[held]))
             rows.append({"ratings": k, "yours": statistics.median(mine), "general": statistics.median(general)})
         return rows
 

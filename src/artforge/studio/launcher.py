@@ -1,5 +1,5 @@
 """Run ``artforge studio`` in a child process and wait until it answers: for tests, benchmarks and scripts
-that drive the studio with ``gradio_client``.
+that drive the studio with ``gradio_client`` or, through Playwright, Debian's chromium (:func:`chromium`).
 
 Example::
 
@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,16 @@ import urllib.request
 from pathlib import Path
 
 STARTUP_S = 120.0  # the first start imports torch and gradio: seconds on a laptop, more on a loaded CI machine
+# Without these, a headless chromium on a machine with no network keeps trying to reach Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def chromium() -> str | None:
+    """Debian's chromium (``make browser`` installs it), for Playwright; never a downloaded browser."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port() -> int:
